@@ -1,0 +1,61 @@
+# regstream: `make dev` runs the whole system on this machine, `make test` runs the test suite.
+# Both set themselves up: virtualenv, Python dependencies, Kafka jars, Debian test packages.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+PYTEST := $(BIN)/pytest -p no:cacheprovider
+
+.DEFAULT_GOAL := help
+.PHONY: help venv kafka test-packages dev test test-unit test-integration chaos lint typecheck \
+        bench bench-produce clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+venv: $(STAMP) ## Create the virtualenv and install regstream with its dev dependencies
+
+kafka: venv ## Fetch the Apache Kafka broker jars from Maven Central (once, cached)
+	@$(BIN)/python -c "from streams.broker.jars import ensure_classpath as c; print('kafka classpath:', c())"
+
+test-packages: ## Install the Debian packages the tests drive (kcat, chromium); needs root
+	@bash deploy/local/install-test-packages.sh
+
+dev: kafka ## Run the whole system here: broker, topics, worker, gateway, demo producers
+	$(BIN)/regstream dev
+
+test: kafka test-packages ## Run unit and integration tests against a real Kafka broker
+	$(PYTEST) -q -m "not chaos" tests || [ $$? -eq 5 ]
+
+test-unit: venv ## Unit tests only (no broker)
+	$(PYTEST) -q tests/unit || [ $$? -eq 5 ]
+
+test-integration: kafka test-packages ## Integration tests only
+	$(PYTEST) -q tests/integration || [ $$? -eq 5 ]
+
+chaos: kafka test-packages ## Long fault-injection runs (SIGKILLed processes, bounced brokers)
+	$(PYTEST) -q -m chaos tests || [ $$? -eq 5 ]
+
+lint: venv ## ruff (lint + format check)
+	$(BIN)/ruff check schemas streams gateway tests
+	$(BIN)/ruff format --check schemas streams gateway tests
+
+typecheck: venv ## mypy
+	$(BIN)/mypy
+
+bench: bench-produce ## Every benchmark; results go to docs/benchmarks.md
+
+bench-produce: kafka ## Producer SDK events/s against raw aiokafka, same run
+	$(BIN)/python -m tests.bench.produce
+
+clean: ## Stop the dev broker and remove local state
+	-$(BIN)/regstream broker stop
+	rm -rf .regstream

@@ -1,0 +1,67 @@
+"""Entry point of the `regstream` console script: registers every command group."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import typer
+
+from streams.cli import broker, produce, topics
+from streams.settings import load_settings
+
+app = typer.Typer(
+    name="regstream",
+    help="Stream compliance events from Kafka to people.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(broker.app, name="broker")
+app.add_typer(topics.app, name="topics")
+app.command("produce")(produce.produce)
+
+schemas_app = typer.Typer(help="The Avro data contract.", no_args_is_help=True)
+app.add_typer(schemas_app, name="schemas")
+
+
+@schemas_app.command("check")
+def schemas_check() -> None:
+    """Fail when a schema is not BACKWARD compatible with the released baseline."""
+    from schemas.compat import run_check
+
+    raise typer.Exit(run_check())
+
+
+@app.command()
+def demo(
+    rate: float = typer.Option(20.0, help="Events per second, all six types mixed."),
+    limit: int | None = typer.Option(None, help="Stop after this many events."),
+) -> None:
+    """Publish realistic demo events until Ctrl-C."""
+    try:
+        sent = asyncio.run(run_demo_cli(rate, limit))
+    except KeyboardInterrupt:
+        return
+    typer.echo(f"sent {sent}")
+
+
+async def run_demo_cli(rate: float, limit: int | None) -> int:
+    from streams.demo import run_demo
+
+    return await run_demo(load_settings(), rate, limit)
+
+
+@app.command()
+def dev(
+    data_dir: Path = typer.Option(Path(".regstream/broker"), help="Local broker state."),
+    port: int = typer.Option(9092, help="Kafka port."),
+    demo_rate: float = typer.Option(20.0, help="Demo events per second."),
+) -> None:
+    """Run the whole system on this machine until Ctrl-C (what `make dev` runs)."""
+    from streams.devstack import run_dev
+
+    run_dev(data_dir, port, demo_rate)
+
+
+if __name__ == "__main__":
+    app()
