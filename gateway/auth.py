@@ -1,0 +1,303 @@
+"""Handshake authentication: where the JWT comes from, how it is verified, what it grants.
+
+* **Where**: the ``Authorization: Bearer <jwt>`` header, or, for browsers (which cannot set
+  headers on a WebSocket), the ``Sec-WebSocket-Protocol`` slot: the client offers
+  ``regstream.v1, bearer.<jwt>`` and the server answers ``regstream.v1`` only, never echoing the
+  token. The URL query string is never read: it ends up in proxy and access logs.
+* **How**: PyJWT with an explicit allow-list (HS256/RS256/ES256, never ``none``); every key is
+  bound to one algorithm and one ``kid``, so a token cannot pick an algorithm its key was not
+  made for (the RS256-public-key-as-HMAC-secret confusion). ``exp``, ``iat``, ``aud``, ``iss`` and
+  ``sub`` are required, ``nbf`` honoured, ``exp - iat`` capped. Unknown ``kid`` values may be
+  looked up in a JWKS (PyJWKClient; that call does network I/O, so the server runs ``verify`` in a
+  thread when a JWKS URL is configured).
+* **What**: :class:`Principal`. Topic and publish patterns are ``fnmatch``-style, matched
+  case-sensitively against **event type short names** (``DecisionMade``, ``Agent*``), the same
+  names clients use as ``topic`` in frames, independent of Kafka topic prefixes.
+
+Tokens never appear in exceptions, reprs or logs.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+from urllib.parse import urlsplit
+
+import jwt
+from jwt.algorithms import get_default_algorithms
+
+from gateway.errors import (
+    AuthUnavailable,
+    CredentialsExpired,
+    InvalidCredentials,
+    MissingCredentials,
+    OriginNotAllowed,
+)
+
+SUBPROTOCOL = "regstream.v1"
+BEARER_PREFIX = "bearer."
+SUPPORTED_ALGORITHMS = frozenset({"HS256", "RS256", "ES256"})
+REQUIRED_CLAIMS = ("exp", "iat", "aud", "iss", "sub")
+MIN_HMAC_KEY_BYTES = 32
+
+
+class HeaderSource(Protocol):
+    """What we need from request headers (``websockets.datastructures.Headers`` fits)."""
+
+    def get_all(self, key: str) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """A bearer token and where it was found; the token is kept out of ``repr``."""
+
+    token: str = field(repr=False)
+    via: Literal["header", "subprotocol"]
+
+
+def offered_subprotocols(headers: HeaderSource) -> list[str]:
+    """Every value offered in ``Sec-WebSocket-Protocol`` headers, in order."""
+    return [
+        item.strip()
+        for value in headers.get_all("Sec-WebSocket-Protocol")
+        for item in value.split(",")
+        if item.strip()
+    ]
+
+
+def select_subprotocol(offered: Sequence[str]) -> str | None:
+    """The subprotocol to answer: ours if offered; never the ``bearer.*`` entry."""
+    return SUBPROTOCOL if SUBPROTOCOL in offered else None
+
+
+def extract_credentials(headers: HeaderSource) -> Credentials:
+    """The bearer token from the Authorization header (preferred) or the subprotocol slot."""
+    for value in headers.get_all("Authorization"):
+        scheme, _, token = value.strip().partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            return Credentials(token.strip(), "header")
+    for item in offered_subprotocols(headers):
+        if item.lower().startswith(BEARER_PREFIX) and len(item) > len(BEARER_PREFIX):
+            return Credentials(item[len(BEARER_PREFIX) :], "subprotocol")
+    raise MissingCredentials("no bearer token in Authorization or Sec-WebSocket-Protocol")
+
+
+def origin_allowed(
+    origin: str | None, allowed: Iterable[str], *, allow_missing: bool = True
+) -> bool:
+    """Cross-site WebSocket hijacking guard. Browsers always send ``Origin``; other clients may
+    not (``allow_missing``). Entries: ``*``, an exact origin, or ``https://*.example.com``."""
+    if origin is None:
+        return allow_missing
+    origin = origin.strip().lower().rstrip("/")
+    try:
+        got = urlsplit(origin)
+        got_port = got.port
+    except ValueError:
+        return False
+    for entry in allowed:
+        entry = entry.strip().lower().rstrip("/")
+        if entry in ("*", origin):
+            return True
+        want = urlsplit(entry)
+        host = want.hostname or ""
+        if host.startswith("*.") and want.scheme == got.scheme and want.port == got_port:
+            suffix = host[1:]
+            if (got.hostname or "").endswith(suffix) and len(got.hostname or "") > len(suffix):
+                return True
+    return False
+
+
+def check_origin(origin: str | None, allowed: Iterable[str], *, allow_missing: bool = True) -> None:
+    if not origin_allowed(origin, allowed, allow_missing=allow_missing):
+        raise OriginNotAllowed("origin not allowed")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is connected and what the JWT lets them do."""
+
+    sub: str
+    topics: tuple[str, ...] = ()
+    publish: tuple[str, ...] = ()
+    replay_horizon_s: int | None = None  # None: no limit on how far back
+    role: str = "default"
+    expires_at_ms: int | None = None
+
+    def may_read(self, topic: str) -> bool:
+        return any(fnmatch.fnmatchcase(topic, p) for p in self.topics)
+
+    def may_publish(self, event_type: str) -> bool:
+        return any(fnmatch.fnmatchcase(event_type, p) for p in self.publish)
+
+
+@dataclass(frozen=True)
+class VerificationKey:
+    """A key bound to one ``kid`` and one algorithm. HS256: the secret; RS256/ES256: public PEM."""
+
+    kid: str
+    algorithm: str
+    key: Any = field(repr=False)
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    audience: str
+    issuer: str
+    keys: tuple[VerificationKey, ...] = ()
+    algorithms: frozenset[str] = frozenset({"RS256", "ES256"})
+    jwks_url: str | None = None
+    max_lifetime_s: int = 24 * 3600
+    leeway_s: int = 30
+    default_replay_horizon_s: int | None = None
+
+
+class JwtVerifier:
+    """Verifies handshake JWTs against :class:`AuthConfig` and returns a :class:`Principal`."""
+
+    def __init__(self, config: AuthConfig, jwks_client: jwt.PyJWKClient | None = None) -> None:
+        unknown = set(config.algorithms) - SUPPORTED_ALGORITHMS
+        if unknown:
+            raise ValueError(f"algorithms not supported: {sorted(unknown)}")
+        self.config = config
+        self._keys: dict[str, tuple[str, Any]] = {}
+        for k in config.keys:
+            if k.algorithm not in config.algorithms:
+                raise ValueError(f"key {k.kid!r} uses {k.algorithm}, not in the allow-list")
+            if k.algorithm == "HS256" and len(_as_bytes(k.key)) < MIN_HMAC_KEY_BYTES:
+                raise ValueError(f"HS256 key {k.kid!r} is shorter than {MIN_HMAC_KEY_BYTES} bytes")
+            self._keys[k.kid] = (
+                k.algorithm,
+                get_default_algorithms()[k.algorithm].prepare_key(k.key),
+            )
+        if jwks_client is None and config.jwks_url:
+            jwks_client = jwt.PyJWKClient(config.jwks_url, cache_keys=True, lifespan=300, timeout=5)
+        self._jwks = jwks_client
+
+    def _key_for(self, kid: object, alg: object) -> tuple[str, Any]:
+        if not isinstance(alg, str) or alg not in self.config.algorithms:
+            raise InvalidCredentials("token algorithm is not allowed")
+        if kid is None and len(self._keys) == 1 and self._jwks is None:
+            algorithm, key = next(iter(self._keys.values()))
+        elif isinstance(kid, str) and kid in self._keys:
+            algorithm, key = self._keys[kid]
+        elif isinstance(kid, str) and self._jwks is not None:
+            try:
+                jwk = self._jwks.get_signing_key(kid)
+            except jwt.PyJWKClientConnectionError:
+                raise AuthUnavailable("key set unreachable") from None
+            except (jwt.PyJWKClientError, jwt.PyJWKError):
+                raise InvalidCredentials("unknown key id") from None
+            algorithm, key = jwk.algorithm_name, jwk.key
+        else:
+            raise InvalidCredentials("unknown key id")
+        if algorithm != alg:
+            raise InvalidCredentials("token algorithm does not match its key")
+        return algorithm, key
+
+    def verify(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.InvalidTokenError:
+            raise InvalidCredentials("malformed token") from None
+        algorithm, key = self._key_for(header.get("kid"), header.get("alg"))
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[algorithm],
+                audience=self.config.audience,
+                issuer=self.config.issuer,
+                leeway=self.config.leeway_s,
+                options={"require": list(REQUIRED_CLAIMS)},
+            )
+        except jwt.ExpiredSignatureError:
+            raise CredentialsExpired("token has expired") from None
+        except jwt.InvalidTokenError as exc:
+            raise InvalidCredentials(_reason(exc)) from None
+        return self._principal(claims)
+
+    def _principal(self, claims: Mapping[str, Any]) -> Principal:
+        exp, iat = claims["exp"], claims["iat"]
+        if not isinstance(exp, int | float) or not isinstance(iat, int | float):
+            raise InvalidCredentials("exp and iat must be numbers")
+        if exp - iat > self.config.max_lifetime_s:
+            raise InvalidCredentials("token lifetime exceeds the allowed maximum")
+        horizon = claims.get("replay_horizon_s", self.config.default_replay_horizon_s)
+        if horizon is not None and (isinstance(horizon, bool) or not isinstance(horizon, int)):
+            raise InvalidCredentials("replay_horizon_s must be an integer")
+        role = claims.get("role", "default")
+        if not isinstance(role, str):
+            raise InvalidCredentials("role must be a string")
+        return Principal(
+            sub=str(claims["sub"]),
+            topics=_patterns(claims, "topics"),
+            publish=_patterns(claims, "publish"),
+            replay_horizon_s=horizon,
+            role=role,
+            expires_at_ms=int(exp * 1000),
+        )
+
+
+def _patterns(claims: Mapping[str, Any], name: str) -> tuple[str, ...]:
+    value = claims.get(name, [])
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
+        raise InvalidCredentials(f"{name} must be a list of patterns")
+    return tuple(value)
+
+
+def _reason(exc: jwt.InvalidTokenError) -> str:
+    """A message that names the failed check and never includes the token."""
+    reasons: list[tuple[type[Exception], str]] = [
+        (jwt.InvalidAudienceError, "wrong audience"),
+        (jwt.InvalidIssuerError, "wrong issuer"),
+        (jwt.ImmatureSignatureError, "token not yet valid"),
+        (jwt.InvalidSignatureError, "signature does not verify"),
+        (jwt.InvalidAlgorithmError, "token algorithm is not allowed"),
+        (jwt.DecodeError, "malformed token"),
+    ]
+    if isinstance(exc, jwt.MissingRequiredClaimError):
+        return f"missing claim {exc.claim}"
+    return next((text for cls, text in reasons if isinstance(exc, cls)), "invalid token")
+
+
+def _as_bytes(key: Any) -> bytes:
+    return key.encode() if isinstance(key, str) else bytes(key)
+
+
+def mint_token(
+    key: Any,
+    *,
+    sub: str,
+    audience: str,
+    issuer: str,
+    now_s: int,
+    algorithm: str = "HS256",
+    kid: str | None = None,
+    topics: Sequence[str] = ("*",),
+    publish: Sequence[str] = (),
+    replay_horizon_s: int | None = None,
+    role: str = "default",
+    lifetime_s: int = 3600,
+    extra_claims: Mapping[str, Any] | None = None,
+) -> str:
+    """A signed dev/test token (``regstream token mint``); ``key`` is the private key or secret."""
+    claims: dict[str, Any] = {
+        "sub": sub,
+        "aud": audience,
+        "iss": issuer,
+        "iat": now_s,
+        "exp": now_s + lifetime_s,
+        "topics": list(topics),
+        "publish": list(publish),
+        "role": role,
+    }
+    if replay_horizon_s is not None:
+        claims["replay_horizon_s"] = replay_horizon_s
+    claims.update(extra_claims or {})
+    headers = {"kid": kid} if kid else None
+    return jwt.encode(claims, key, algorithm=algorithm, headers=headers)

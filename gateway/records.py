@@ -1,0 +1,128 @@
+"""Kafka records as the core sees them, and their serialization, done once and shared.
+
+One record of ``live.<type>`` is one EventBatch. The shared tail reader hands the *same*
+:class:`Record` object to every session watching the topic; the first session that needs the
+events under a given filter serializes them, the others reuse the bytes (memo keyed by the
+filter's canonical key). A session then only prepends its own subscription id: a data frame is a
+:class:`SharedFrame` (small per-subscription head + shared body), so fan-out to N clients costs
+one JSON encoding per (record, filter), not N.
+
+``prev_offset`` is the position the reader stood at before this record: the offset after the
+previous record it returned, or where it started. The reader vouches that no data record lies
+in ``[prev_offset, offset)`` (Kafka transaction markers and compacted slots may occupy offsets
+there), which lets the core tell "nothing between" from "missed something" without guessing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from gateway.filters import CompiledFilter
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedEvents:
+    """The events of one record that pass one filter, as JSON: ``body`` is an array, or the lone
+    event object when ``count == 1``; ``count == 0`` means nothing to send (position still moves)."""
+
+    count: int
+    body: bytes
+
+
+@dataclass(eq=False, slots=True)
+class Record:
+    """One Kafka record: topic (client-facing name), partition, offset, timestamp and the batch."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp_ms: int
+    batch: Mapping[str, Any]
+    prev_offset: int | None = None
+    _encoded: dict[str, EncodedEvents] = field(default_factory=dict, repr=False)
+
+    @property
+    def start(self) -> int:
+        """First offset this record vouches for (see module docstring)."""
+        if self.prev_offset is None:
+            return self.offset
+        return min(self.prev_offset, self.offset)
+
+    def encoded(self, flt: CompiledFilter) -> EncodedEvents:
+        """Events passing ``flt``, serialized once per filter key for all sessions."""
+        cached = self._encoded.get(flt.key)
+        if cached is None:
+            cached = self._encoded[flt.key] = encode_events(self, flt)
+        return cached
+
+
+@dataclass(frozen=True, slots=True)
+class SharedFrame:
+    """A data frame = ``head`` (per subscription) + ``body`` (shared bytes) + ``tail``.
+
+    The I/O layer may send ``bytes(frame)`` or the three fragments without joining them.
+    """
+
+    head: bytes
+    body: bytes
+    tail: bytes = b"}"
+
+    def __bytes__(self) -> bytes:
+        return b"".join((self.head, self.body, self.tail))
+
+    def __len__(self) -> int:
+        return len(self.head) + len(self.body) + len(self.tail)
+
+    def fragments(self) -> tuple[bytes, bytes, bytes]:
+        return (self.head, self.body, self.tail)
+
+
+def data_frame(sub_id: str, events: EncodedEvents) -> SharedFrame:
+    """``event {id, event}`` for a single event, ``batch {id, events}`` otherwise."""
+    sid = orjson.dumps(sub_id)
+    if events.count == 1:
+        return SharedFrame(b'{"op":"event","id":' + sid + b',"event":', events.body)
+    return SharedFrame(b'{"op":"batch","id":' + sid + b',"events":', events.body)
+
+
+def split_payload(batch: Mapping[str, Any], item: Mapping[str, Any]) -> tuple[str, Any]:
+    """(short event type, record) of one batch item, whether the union came back named or not."""
+    payload = item.get("payload")
+    if isinstance(payload, tuple | list) and len(payload) == 2 and isinstance(payload[0], str):
+        return payload[0].rsplit(".", 1)[-1], payload[1]
+    meta = payload.get("metadata") if isinstance(payload, Mapping) else None
+    event_type = meta.get("event_type") if isinstance(meta, Mapping) else None
+    return str(event_type or batch.get("event_type", "")), payload
+
+
+def encode_events(record: Record, flt: CompiledFilter) -> EncodedEvents:
+    """Serialize the events of ``record`` passing ``flt``; ``index`` is the index in the batch."""
+    out: list[bytes] = []
+    events = record.batch.get("events") or ()
+    for index, item in enumerate(events):
+        if not flt.matches(item):
+            continue
+        event_type, payload = split_payload(record.batch, item)
+        meta = payload.get("metadata") if isinstance(payload, Mapping) else None
+        meta = meta if isinstance(meta, Mapping) else {}
+        obj = {
+            "position": {
+                "topic": record.topic,
+                "partition": record.partition,
+                "offset": record.offset,
+                "index": index,
+            },
+            "event_id": meta.get("event_id"),
+            "type": event_type,
+            "time": meta.get("occurred_at"),
+            "payload": payload,
+            "enrichment": item.get("enrichment"),
+        }
+        out.append(orjson.dumps(obj))
+    if len(out) == 1:
+        return EncodedEvents(1, out[0])
+    return EncodedEvents(len(out), b"[" + b",".join(out) + b"]")

@@ -1,0 +1,162 @@
+"""One subscription's positions and the rules that make delivery gap-free and duplicate-free.
+
+Positions are per partition the **next offset** to deliver, advanced only at whole-record
+(whole-batch) boundaries, so a checkpoint never splits a batch; within a batch, events carry
+their index and clients dedupe by (topic, partition, offset, index).
+
+Modes:
+
+* ``PENDING``: waiting for the I/O layer to resolve ``from`` (log bounds, offsets for times).
+* ``TAIL``: rides the topic's shared tail reader.
+* ``CATCH_UP``: behind the tail; fed by its own reader (``reader`` set) or waiting for one
+  (``reader`` None: the client is slow and Kafka holds the backlog).
+
+The single delivery rule, for a record at offset ``o`` vouching for ``[start, o]`` (see
+``records.py``): ``o < next`` → duplicate, skip; ``start <= next <= o`` → deliver, ``next = o+1``;
+``start > next`` → something between ``next`` and ``start`` was not seen: from the tail that means
+this subscription missed records (go catch up from ``next``), from its own catch-up reader it
+means the log itself lost them (retention) and is reported as a ``gap``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from gateway.commands import TopicSnapshot
+from gateway.errors import PositionBeyondEnd
+from gateway.filters import CompiledFilter
+from gateway.frames import FromTimestamp, FromToken
+from gateway.tokens import SubscriptionPosition
+
+Start = str | FromTimestamp | FromToken  # "latest" | "earliest" | timestamp | token
+
+
+class Mode(Enum):
+    PENDING = "pending"
+    TAIL = "tail"
+    CATCH_UP = "catch_up"
+
+
+class Verdict(Enum):
+    SKIP = "skip"  # duplicate, or partition already past its `to` bound
+    DELIVER = "deliver"
+    MISSED = "missed"  # tail record past a hole: catch up from `next`
+    RETENTION = "retention"  # catch-up reader jumped: log lost [next, start); then deliver
+    END = "end"  # record at or past the `to` bound: partition done
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    partition: int
+    missing: tuple[int, int] | None  # [from, to) or None when unknowable
+    earliest: int
+    reason: str  # "retention" | "horizon" | "topic-recreated"
+
+
+@dataclass(eq=False)
+class Subscription:
+    """One subscription's mutable state: where it stands per partition and who feeds it."""
+
+    id: str
+    topic: str
+    filter: CompiledFilter
+    start: Start
+    horizon_ms: int | None = None
+    resume: SubscriptionPosition | None = None
+    to_timestamp: int | None = None
+    to_offsets: dict[int, int] | None = None  # client-given exclusive ends
+    mode: Mode = Mode.PENDING
+    epoch: str = ""
+    next: dict[int, int] = field(default_factory=dict)
+    end: dict[int, int] = field(default_factory=dict)  # resolved exclusive ends (`to`)
+    done: set[int] = field(default_factory=set)
+    reader: int | None = None
+    reader_paused: bool = False
+
+    def verdict(
+        self, partition: int, offset: int, start: int, timestamp_ms: int, *, tail: bool
+    ) -> Verdict:
+        """Classify a record; does not change state (see module docstring for the rule)."""
+        if partition in self.done:
+            return Verdict.SKIP
+        nxt = self.next.get(partition, 0)
+        if offset < nxt:
+            return Verdict.SKIP
+        if start > nxt:
+            return Verdict.MISSED if tail else Verdict.RETENTION
+        if offset >= self.end.get(partition, offset + 1) or (
+            self.to_timestamp is not None and timestamp_ms >= self.to_timestamp
+        ):
+            return Verdict.END
+        return Verdict.DELIVER
+
+    def advance(self, partition: int, next_offset: int) -> None:
+        """Move ``next`` forward (never back) and close the partition at its ``to`` bound."""
+        current = max(self.next.get(partition, 0), next_offset)
+        self.next[partition] = current
+        if partition in self.end and current >= self.end[partition]:
+            self.done.add(partition)
+
+    @property
+    def finished(self) -> bool:
+        """A bounded subscription whose every partition reached its ``to`` bound."""
+        bounded = self.to_timestamp is not None or self.to_offsets is not None
+        return bounded and self.mode is not Mode.PENDING and self.done >= set(self.next)
+
+    def open_positions(self) -> dict[int, int]:
+        return {p: o for p, o in sorted(self.next.items()) if p not in self.done}
+
+    def checkpoint_entry(self) -> SubscriptionPosition | None:
+        """This subscription inside a resume token; a pending token resume is carried forward."""
+        if self.mode is Mode.PENDING:
+            return self.resume
+        spec: dict[str, Any] | None = dict(self.filter.spec) or None
+        return SubscriptionPosition(self.id, self.topic, self.epoch, dict(self.next), spec)
+
+
+def plan_start(sub: Subscription, snapshot: TopicSnapshot) -> tuple[dict[int, int], list[Gap]]:
+    """Resolve ``from`` into next offsets per partition, and the gaps the client must be told.
+
+    The JWT replay horizon clamps ``earliest`` and token positions to the first offset at or after
+    ``now - horizon`` (a ``from.timestamp`` older than the horizon was refused at subscribe).
+    """
+    bounds = snapshot.bounds
+    floors: dict[int, tuple[int, str]] = {}
+    horizon = (
+        snapshot.offsets_for_times.get(sub.horizon_ms, {}) if sub.horizon_ms is not None else {}
+    )
+    for p, b in bounds.items():
+        h = horizon.get(p, b.start) if sub.horizon_ms is not None else b.start
+        h = b.end if h is None else h
+        floors[p] = (h, "horizon") if h > b.start else (b.start, "retention")
+    if sub.start == "latest":
+        return {p: b.end for p, b in bounds.items()}, []
+    if sub.start == "earliest":
+        return {p: floors[p][0] for p in bounds}, []
+    if isinstance(sub.start, FromTimestamp):
+        found = snapshot.offsets_for_times.get(sub.start.timestamp, {})
+        positions = {}
+        for p, b in bounds.items():
+            offset = found.get(p)
+            positions[p] = b.end if offset is None else max(offset, floors[p][0])
+        return positions, []
+    resume = sub.resume
+    assert resume is not None, "token subscriptions carry their resume entry"
+    if resume.epoch != snapshot.epoch:
+        gaps = [Gap(p, None, floors[p][0], "topic-recreated") for p in sorted(bounds)]
+        return {p: floors[p][0] for p in bounds}, gaps
+    positions, gaps = {}, []
+    for p, b in sorted(bounds.items()):
+        pos = resume.offsets.get(p, 0)  # a partition added since the token: all of it is new
+        if pos > b.end:
+            raise PositionBeyondEnd(
+                f"partition {p}: resume offset {pos} is past the log end {b.end}"
+            )
+        floor, reason = floors[p]
+        if pos < floor:
+            gaps.append(Gap(p, (pos, floor), floor, reason))
+            pos = floor
+        positions[p] = pos
+    return positions, gaps

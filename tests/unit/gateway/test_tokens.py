@@ -1,0 +1,116 @@
+"""Resume tokens: round trip, rotation, and every way to refuse one."""
+
+from __future__ import annotations
+
+import base64
+import zlib
+
+import orjson
+import pytest
+
+from gateway.errors import (
+    CloseCode,
+    TokenExpired,
+    TokenForeignSubject,
+    TokenForged,
+    TokenUnknownKey,
+)
+from gateway.tokens import ResumeKeyring, SubscriptionPosition
+from tests.unit.gateway.helpers import NOW
+
+POS = SubscriptionPosition(
+    "s1", "DecisionMade", "topic-id-1", {0: 12, 3: 40}, {"severity": {"gte": "HIGH"}}
+)
+
+
+def ring(**kw: object) -> ResumeKeyring:
+    return ResumeKeyring({"old": b"o" * 32, "new": b"n" * 32}, **kw)  # type: ignore[arg-type]
+
+
+def test_round_trip_newest_key_signs() -> None:
+    token = ring().issue("alice", [POS], NOW)
+    assert token.startswith("rt1.new.")
+    state = ring().verify(token, subject="alice", now_ms=NOW + 1)
+    assert state.sub == "alice" and state.find("s1") == POS and state.find("nope") is None
+
+
+def test_rotation_old_key_still_verifies() -> None:
+    token = ResumeKeyring({"old": b"o" * 32}).issue("alice", [POS], NOW)
+    assert ring().verify(token, subject="alice", now_ms=NOW).find("s1") == POS
+
+
+def test_unknown_key_id() -> None:
+    token = ResumeKeyring({"gone": b"g" * 32}).issue("alice", [POS], NOW)
+    with pytest.raises(TokenUnknownKey) as info:
+        ring().verify(token, subject="alice", now_ms=NOW)
+    assert info.value.close_code == CloseCode.TOKEN_UNKNOWN_KEY and not info.value.retriable
+
+
+def test_tampered_payload() -> None:
+    prefix, kid, payload, mac = ring().issue("alice", [POS], NOW).split(".")
+    body = orjson.loads(
+        zlib.decompress(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    )
+    body["subs"][0]["o"]["0"] = 0  # rewind
+    forged = base64.urlsafe_b64encode(zlib.compress(orjson.dumps(body))).rstrip(b"=").decode()
+    with pytest.raises(TokenForged):
+        ring().verify(f"{prefix}.{kid}.{forged}.{mac}", subject="alice", now_ms=NOW)
+
+
+def test_same_kid_other_secret() -> None:
+    token = ResumeKeyring({"new": b"x" * 32}).issue("alice", [POS], NOW)
+    with pytest.raises(TokenForged):
+        ring().verify(token, subject="alice", now_ms=NOW)
+
+
+@pytest.mark.parametrize(
+    "junk",
+    [
+        "",
+        "rt1",
+        "rt1.new.a.b.c",
+        "rt2.new.a.b",
+        "rt1.new.!!.??",
+        5,
+        None,
+        "rt1.new." + "A" * 40000 + ".x",
+        "rt1.new.é.x",
+    ],
+)
+def test_malformed(junk: object) -> None:
+    with pytest.raises((TokenForged, TokenUnknownKey)):
+        ring().verify(junk, subject="alice", now_ms=NOW)
+
+
+def test_foreign_subject_and_expiry() -> None:
+    keyring = ring(ttl_s=60)
+    token = keyring.issue("alice", [POS], NOW)
+    with pytest.raises(TokenForeignSubject):
+        keyring.verify(token, subject="mallory", now_ms=NOW)
+    with pytest.raises(TokenExpired):
+        keyring.verify(token, subject="alice", now_ms=NOW + 60_000)
+
+
+def test_many_subscriptions_stay_compact() -> None:
+    subs = [
+        SubscriptionPosition(
+            f"sub-{i}",
+            "DecisionMade",
+            "xUe2Q0aQRk2z1Vd8d0pWbA",
+            {p: 10_000_000 + p for p in range(12)},
+            {"agent_id": f"agent-{i}"},
+        )
+        for i in range(64)
+    ]
+    token = ring().issue("alice", subs, NOW)
+    assert len(token) < 16 * 1024
+    assert len(ring().verify(token, subject="alice", now_ms=NOW).subscriptions) == 64
+
+
+def test_key_guards() -> None:
+    with pytest.raises(ValueError, match="shorter"):
+        ResumeKeyring({"k": b"short"})
+    with pytest.raises(ValueError, match="key id"):
+        ResumeKeyring({"bad.kid": b"k" * 32})
+    with pytest.raises(ValueError, match="active"):
+        ResumeKeyring({"k": b"k" * 32}, active="other")
