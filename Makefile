@@ -10,7 +10,7 @@ PYTEST := $(BIN)/pytest -p no:cacheprovider
 
 .DEFAULT_GOAL := help
 .PHONY: help venv kafka test-packages dev test test-unit test-integration chaos lint typecheck \
-        bench bench-produce clean
+        bench bench-produce bench-replay clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -51,10 +51,13 @@ lint: venv ## ruff (lint + format check)
 typecheck: venv ## mypy
 	$(BIN)/mypy
 
-bench: bench-produce ## Every benchmark; results go to docs/benchmarks.md
+bench: bench-produce bench-replay ## Every benchmark; results go to docs/benchmarks.md
 
 bench-produce: kafka ## Producer SDK events/s against raw aiokafka, same run
 	$(BIN)/python -m tests.bench.produce
+
+bench-replay: kafka ## Replay export events/s against raw aiokafka and kcat, same run
+	$(BIN)/python -m tests.bench.replay
 
 clean: ## Stop the dev broker and remove local state
 	-$(BIN)/regstream broker stop

@@ -43,6 +43,18 @@ def port_in_use(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+def new_cluster_id() -> str:
+    """A KRaft cluster id: 16 random bytes, URL-safe base64 without padding.
+
+    An id starting with "-" would be read as an option by the storage tool, so those are drawn
+    again (Kafka's own generator avoids them the same way).
+    """
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 @dataclass
 class ClusterState:
     """What ``cluster.json`` records about a cluster."""
@@ -130,7 +142,7 @@ class LocalCluster:
             raise BrokerError("a local cluster has 1 or 3 nodes")
         ports = [free_port() if port == 0 else port + i for i in range(nodes)]
         cports = [free_port() if port == 0 else port + 100 + i for i in range(nodes)]
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = new_cluster_id()
         state = ClusterState(cluster_id=cluster_id, ports=ports, controller_ports=cports)
         self.directory.mkdir(parents=True, exist_ok=True)
         specs = self.nodes(state)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from streams.cli import broker, produce, topics
+from streams.cli import audit, broker, produce, replay, topics
 from streams.settings import load_settings
 
 app = typer.Typer(
@@ -19,6 +19,8 @@ app = typer.Typer(
 app.add_typer(broker.app, name="broker")
 app.add_typer(topics.app, name="topics")
 app.command("produce")(produce.produce)
+app.command("replay")(replay.replay)
+app.add_typer(audit.app, name="audit")
 
 schemas_app = typer.Typer(help="The Avro data contract.", no_args_is_help=True)
 app.add_typer(schemas_app, name="schemas")

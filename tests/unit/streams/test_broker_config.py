@@ -34,3 +34,11 @@ def test_three_nodes_survive_one_loss_without_unclean_election() -> None:
     assert props["min.insync.replicas"] == "2"
     assert props["unclean.leader.election.enable"] == "false"
     assert props["advertised.listeners"] == "PLAINTEXT://127.0.0.1:9093"
+
+
+def test_cluster_ids_never_look_like_an_option() -> None:
+    from streams.broker.cluster import new_cluster_id
+
+    ids = [new_cluster_id() for _ in range(5_000)]
+    assert not [i for i in ids if i.startswith("-")]
+    assert all(len(i) == 22 for i in ids)
