@@ -1,6 +1,6 @@
 """Start, watch and stop a local Apache Kafka cluster (1 or 3 KRaft nodes) as child JVMs.
 
-State lives in one directory: ``cluster.json`` (nodes, ports, cluster id, pids) and a folder per
+State lives in one directory: ``cluster.json`` (nodes, ports, cluster id, processes) and a folder per
 node with its configuration, data and logs. Any process can therefore ask for the status of, or
 stop, a cluster another process started. Stopping is SIGTERM (Kafka's controlled shutdown), then
 SIGKILL after a deadline, and a pid is only signalled while its command line still names our node
@@ -63,6 +63,7 @@ class ClusterState:
     ports: list[int]
     controller_ports: list[int]
     pids: dict[str, int] = field(default_factory=dict)
+    start_ticks: dict[str, int] = field(default_factory=dict)
 
 
 class LocalCluster:
@@ -119,7 +120,7 @@ class LocalCluster:
         require_tool("java", "install a Java 17+ runtime (Debian: apt-get install openjdk-17-jre)")
         libs = ensure_classpath()
         state = self.load_state() or self._create(nodes, port)
-        if len(state.ports) != nodes and state.pids == {} and nodes != len(state.ports):
+        if len(state.ports) != nodes:
             raise BrokerError(
                 f"{self.directory} holds a {len(state.ports)}-node cluster; "
                 f"remove it or use another --data-dir for {nodes} nodes"
@@ -190,6 +191,7 @@ class LocalCluster:
                 start_new_session=True,
             )
         state.pids[str(node.node_id)] = process.pid
+        state.start_ticks[str(node.node_id)] = _start_ticks(process.pid)
         # Reap the child when it exits so a killed node never lingers as a zombie.
         threading.Thread(target=process.wait, daemon=True).start()
 
@@ -228,6 +230,7 @@ class LocalCluster:
                 while self._alive(state, node):
                     time.sleep(0.05)
         state.pids.clear()
+        state.start_ticks.clear()
         self._save_state(state)
 
     def kill_node(self, node_id: int) -> None:
@@ -238,6 +241,7 @@ class LocalCluster:
         while self._alive(state, node):
             time.sleep(0.05)
         state.pids.pop(str(node_id), None)
+        state.start_ticks.pop(str(node_id), None)
         self._save_state(state)
 
     def start_node(self, node_id: int, timeout: float = 90.0) -> None:
@@ -257,20 +261,30 @@ class LocalCluster:
 
     # -- processes ---------------------------------------------------------------------------
     def _alive(self, state: ClusterState, node: NodeSpec) -> bool:
-        pid = state.pids.get(str(node.node_id))
+        """Whether the node's recorded process still runs.
+
+        A process is identified by pid *and* start time (which exec does not change), so a pid
+        the kernel recycled for another program never counts as our broker.
+        """
+        key = str(node.node_id)
+        pid = state.pids.get(key)
         if pid is None:
             return False
         try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-            status = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0]
-        except (FileNotFoundError, IndexError):
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()
+        except (OSError, IndexError):
             return False
-        return str(node.properties_file).encode() in cmdline and status != "Z"
+        return stat[0] != "Z" and int(stat[19]) == state.start_ticks.get(key)
 
     def _signal(self, state: ClusterState, node: NodeSpec, sig: signal.Signals) -> None:
         if self._alive(state, node):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(state.pids[str(node.node_id)], sig)
+
+
+def _start_ticks(pid: int) -> int:
+    """The process's start time in clock ticks since boot (field 22 of /proc/<pid>/stat)."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()[19])
 
 
 def _read(path: Path) -> str:
