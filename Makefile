@@ -10,7 +10,7 @@ PYTEST := $(BIN)/pytest -p no:cacheprovider
 
 .DEFAULT_GOAL := help
 .PHONY: help venv kafka test-packages dev test test-unit test-integration chaos lint typecheck \
-        bench bench-produce bench-replay clean
+        bench bench-produce bench-replay bench-gateway clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -51,13 +51,16 @@ lint: venv ## ruff (lint + format check)
 typecheck: venv ## mypy
 	$(BIN)/mypy
 
-bench: bench-produce bench-replay ## Every benchmark; results go to docs/benchmarks.md
+bench: bench-produce bench-replay bench-gateway ## Every benchmark; results go to docs/benchmarks.md
 
 bench-produce: kafka ## Producer SDK events/s against raw aiokafka, same run
 	$(BIN)/python -m tests.bench.produce
 
 bench-replay: kafka ## Replay export events/s against raw aiokafka and kcat, same run
 	$(BIN)/python -m tests.bench.replay
+
+bench-gateway: kafka ## Gateway: one client vs raw consumer, fan-out, idle RSS, resume latency and storm
+	$(BIN)/python -m tests.bench.gateway
 
 clean: ## Stop the dev broker and remove local state
 	-$(BIN)/regstream broker stop

@@ -70,6 +70,7 @@ class SharedFrame:
     head: bytes
     body: bytes
     tail: bytes = b"}"
+    events: int = 1  # events in ``body``, for the I/O layer's metrics
 
     def __bytes__(self) -> bytes:
         return b"".join((self.head, self.body, self.tail))
@@ -86,7 +87,9 @@ def data_frame(sub_id: str, events: EncodedEvents) -> SharedFrame:
     sid = orjson.dumps(sub_id)
     if events.count == 1:
         return SharedFrame(b'{"op":"event","id":' + sid + b',"event":', events.body)
-    return SharedFrame(b'{"op":"batch","id":' + sid + b',"events":', events.body)
+    return SharedFrame(
+        b'{"op":"batch","id":' + sid + b',"events":', events.body, events=events.count
+    )
 
 
 def split_payload(batch: Mapping[str, Any], item: Mapping[str, Any]) -> tuple[str, Any]:

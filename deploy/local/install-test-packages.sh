@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Install the Debian packages regstream's tests drive for real: kcat (a Kafka client we did not
-# write, for interoperability tests) and chromium (the dashboard's browser tests).
+# write, for interoperability tests), chromium (the dashboard's browser tests) and nodejs (the
+# browser client module's unit tests).
 set -euo pipefail
 missing=()
 command -v kcat >/dev/null 2>&1 || missing+=(kcat)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "tests need: ${missing[*]} (run as root, or: sudo apt-get install ${missing[*]})" >&2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import typer
@@ -21,6 +22,23 @@ app.add_typer(topics.app, name="topics")
 app.command("produce")(produce.produce)
 app.command("replay")(replay.replay)
 app.add_typer(audit.app, name="audit")
+
+
+def add_component_commands(root: typer.Typer) -> None:
+    """Add the command groups other components declare under the ``regstream.cli`` entry point.
+
+    The gateway depends on streams, never the reverse: it contributes its commands (`gateway`,
+    `token`) through package metadata, so this module needs no import of it.
+    """
+    for entry in entry_points(group="regstream.cli"):
+        command = entry.load()
+        if isinstance(command, typer.Typer):
+            root.add_typer(command, name=entry.name)
+        else:
+            root.command(entry.name)(command)
+
+
+add_component_commands(app)
 
 schemas_app = typer.Typer(help="The Avro data contract.", no_args_is_help=True)
 app.add_typer(schemas_app, name="schemas")

@@ -1,0 +1,239 @@
+"""Catch-up readers: bounded, fair, and paused (not buffered) when their client is slow.
+
+A catch-up "reader" the core asks for (:class:`~gateway.commands.StartCatchUp`) is a
+:class:`CatchUpJob`: a position per partition, no Kafka client of its own. A fixed pool of
+consumers serves the jobs round-robin, one turn each (assign, seek, one fetch of at most
+``max_records``), so thousands of resuming clients cost a handful of consumers and none of them
+starves the others (STYLE.md §6: a slow client costs a paused position, not memory).
+
+Each turn vouches for what it read: a record's ``prev_offset`` is where the job stood before it,
+and after the turn the job reports ``consumer.position()`` (which steps over transaction markers).
+Consumers never reset silently (``auto_offset_reset="none"``): when a position fell below the log
+start, the job moves to the start but reports nothing for that partition until its next record
+arrives, whose ``prev_offset`` (the new start) makes the core emit the ``retention`` gap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import structlog
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError, OffsetOutOfRangeError
+
+from gateway.kafka_io import DecodedCache, reader_consumer
+from gateway.metrics import GatewayMetrics
+from gateway.records import Record
+from schemas.codec import Codec
+from streams.settings import Settings
+
+log = structlog.get_logger("gateway.catchup")
+IDLE_S = 0.05  # a job with nothing to read waits this long before its next turn
+FETCH_WAIT_MS = 1000  # a turn only starts when there is data, so this is a bound, not a cost
+Ends = Callable[[str], Mapping[int, int] | None]
+Memory = Callable[[str, Mapping[int, int]], tuple[list[Record], dict[int, int]] | None]
+
+
+class CatchUpOwner(Protocol):
+    def on_catchup_batch(
+        self, job: CatchUpJob, records: list[Record], positions: dict[int, int]
+    ) -> None: ...
+
+    def on_catchup_failed(self, job: CatchUpJob, error: BaseException) -> None: ...
+
+
+@dataclass(eq=False)
+class CatchUpJob:
+    owner: CatchUpOwner
+    sub_id: str
+    reader: int
+    name: str
+    kafka_topic: str
+    positions: dict[int, int]
+    paused: bool = False
+    stopped: bool = False
+    queued: bool = False
+    unreported: set[int] = field(default_factory=set)  # reset to the log start, no record yet
+
+
+class CatchUpPool:
+    def __init__(
+        self,
+        settings: Settings,
+        codec: Codec,
+        metrics: GatewayMetrics,
+        *,
+        ends: Ends,
+        memory: Memory,
+        cache: DecodedCache,
+        consumers: int = 4,
+        max_records: int = 500,
+    ) -> None:
+        self._settings, self._codec, self._metrics = settings, codec, metrics
+        self._ends, self._memory, self._cache = ends, memory, cache
+        self._size, self._max_records = consumers, max_records
+        self._queue: deque[CatchUpJob] = deque()
+        self._ready = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._consumers: list[AIOKafkaConsumer] = []
+        self.active = 0
+
+    async def start(self) -> None:
+        for i in range(self._size):
+            # A fetch parked at the log end delays the next job's fetch on the same broker
+            # connection (requests are answered in order), so park briefly.
+            consumer = reader_consumer(self._settings, fetch_max_wait_ms=5)
+            await consumer.start()
+            self._consumers.append(consumer)
+            self._tasks.append(asyncio.create_task(self._worker(consumer), name=f"catchup:{i}"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for consumer in self._consumers:
+            await consumer.stop()
+
+    # -- commands ---------------------------------------------------------------------------
+
+    def start_job(self, job: CatchUpJob) -> None:
+        self.active += 1
+        self._metrics.catchups.inc()
+        self._metrics.catchups_active.set(self.active)
+        asyncio.get_running_loop().call_soon(self._first, job)
+
+    def _first(self, job: CatchUpJob) -> None:
+        """A resume just behind the tail is served from the tail's history, no Kafka turn."""
+        if not (job.stopped or job.paused or self._from_memory(job)):
+            self._enqueue(job)
+
+    def stop_job(self, job: CatchUpJob) -> None:
+        if not job.stopped:
+            job.stopped = True
+            self.active -= 1
+            self._metrics.catchups_active.set(self.active)
+
+    def pause(self, job: CatchUpJob) -> None:
+        job.paused = True
+
+    def resume(self, job: CatchUpJob) -> None:
+        if job.paused:
+            job.paused = False
+            self._enqueue(job)
+
+    def _enqueue(self, job: CatchUpJob) -> None:
+        if not (job.queued or job.stopped or job.paused):
+            job.queued = True
+            self._queue.append(job)
+            self._ready.set()
+
+    def _later(self, job: CatchUpJob) -> None:
+        asyncio.get_running_loop().call_later(IDLE_S, self._enqueue, job)
+
+    # -- workers ----------------------------------------------------------------------------
+
+    async def _next(self) -> CatchUpJob:
+        while True:
+            while self._queue:
+                job = self._queue.popleft()
+                job.queued = False
+                if not (job.stopped or job.paused):
+                    return job
+            self._ready.clear()
+            await self._ready.wait()
+
+    async def _worker(self, consumer: AIOKafkaConsumer) -> None:
+        last: tuple[CatchUpJob, dict[int, int]] | None = None
+        while True:
+            job = await self._next()
+            if self._from_memory(job) or self._level(job):
+                continue
+            # The same job again, where the last turn left it: keep the assignment and whatever
+            # the consumer prefetched, so a lone long replay streams like a plain consumer.
+            warm = last is not None and last[0] is job and last[1] == job.positions
+            last = None
+            try:
+                progressed = await self._turn(consumer, job, warm)
+                last = (job, dict(job.positions))
+            except asyncio.CancelledError:
+                raise
+            except (KafkaError, OSError) as exc:
+                log.warning("catch-up turn failed", topic=job.kafka_topic, error=repr(exc)[:200])
+                if not job.stopped:
+                    job.owner.on_catchup_failed(job, exc)
+                continue
+            if job.stopped or job.paused:
+                continue
+            if progressed:
+                self._enqueue(job)
+            else:
+                self._later(job)
+
+    def _from_memory(self, job: CatchUpJob) -> bool:
+        if job.unreported:
+            return False
+        found = self._memory(job.name, job.positions)
+        if found is None:
+            return False
+        records, positions = found
+        job.positions.update(positions)
+        job.owner.on_catchup_batch(job, records, dict(job.positions))
+        if not (job.stopped or job.paused):
+            self._later(job)
+        return True
+
+    def _level(self, job: CatchUpJob) -> bool:
+        """A job already level with the tail has nothing to fetch: report where it stands (so
+        the core rejoins it to the tail) instead of holding a consumer on an empty fetch."""
+        ends = self._ends(job.name)
+        if ends is None or job.unreported:
+            return False
+        if any(o < ends.get(p, 0) for p, o in job.positions.items()):
+            return False
+        job.owner.on_catchup_batch(job, [], dict(job.positions))
+        if not (job.stopped or job.paused):
+            self._later(job)
+        return True
+
+    async def _turn(self, consumer: AIOKafkaConsumer, job: CatchUpJob, warm: bool) -> bool:
+        tps = [TopicPartition(job.kafka_topic, p) for p in sorted(job.positions)]
+        if not warm:
+            consumer.assign(tps)
+            for tp in tps:
+                consumer.seek(tp, job.positions[tp.partition])
+        try:
+            data = await consumer.getmany(
+                *tps, timeout_ms=FETCH_WAIT_MS, max_records=self._max_records
+            )
+        except OffsetOutOfRangeError:
+            starts = await consumer.beginning_offsets(tps)
+            for tp in tps:
+                if job.positions[tp.partition] < starts[tp]:
+                    job.positions[tp.partition] = starts[tp]
+                    job.unreported.add(tp.partition)
+                consumer.seek(tp, job.positions[tp.partition])
+            return True
+        if job.stopped:
+            return False
+        records: list[Record] = []
+        for tp, msgs in data.items():
+            prev = job.positions[tp.partition]
+            for msg in msgs:
+                records.append(self._cache.record(self._codec, job.name, msg, prev, self._metrics))
+                prev = msg.offset + 1
+            job.unreported.discard(tp.partition)
+        moved = bool(records)
+        for tp in tps:
+            position = await consumer.position(tp)
+            moved = moved or position != job.positions[tp.partition]
+            job.positions[tp.partition] = position
+        report = {p: o for p, o in job.positions.items() if p not in job.unreported}
+        job.owner.on_catchup_batch(job, records, report)
+        return moved

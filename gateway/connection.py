@@ -1,0 +1,277 @@
+"""One client connection: feeds its :class:`~gateway.session.Session`, sends what it says, runs
+the commands it asks for. All decisions are the core's; this module only moves data.
+
+* **Feeding.** Every call into the core goes through :meth:`Connection.call` (or the batch
+  feeders), which turns any unexpected exception into ``fail(InternalError)`` (close 4001, the
+  client resumes) and then pumps. Pumping is re-entrant safe: a command that feeds the session
+  synchronously (``WatchTopic`` hands over the tail position at once) just asks for another round.
+* **Sending.** Frames go into a queue drained by a writer task that exists only while there is
+  something to send (idle connections cost no task). ``SharedFrame`` s are joined and sent as
+  text frames. Queued bytes plus the transport buffer are reported with ``on_send_buffer``, so
+  the core demotes a slow client off the shared tail and pauses its catch-up reader: Kafka,
+  not this queue, holds the backlog.
+* **Closing.** A close asked by the core is sent after the frames before it (the final
+  checkpoint), so a drained or failed client always gets its fresh token first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+
+from gateway import commands as c
+from gateway.catchup import CatchUpJob
+from gateway.dispatch import now_ms, run_command
+from gateway.errors import InternalError
+from gateway.records import Record, SharedFrame
+from gateway.session import Session
+from streams.audit.access import AccessEntry, Action, Via
+
+if TYPE_CHECKING:
+    from gateway.hub import Hub
+
+log = structlog.get_logger("gateway.connection")
+GAP_PREFIX = b'{"op":"gap"'
+CLOSE_WAIT_S = 5.0
+
+
+class Connection:
+    """Slotted and lazily equipped: an idle connection should cost a few KB (see bench)."""
+
+    __slots__ = (
+        "_again",
+        "_audited_close",
+        "_out",
+        "_pumping",
+        "_queued",
+        "_subs",
+        "_tasks",
+        "_writer",
+        "closing",
+        "finished",
+        "gone",
+        "hub",
+        "id",
+        "jobs",
+        "peer",
+        "session",
+        "watching",
+        "ws",
+    )
+
+    def __init__(self, hub: Hub, ws: ServerConnection, session: Session, peer: str) -> None:
+        self.hub, self.ws, self.session, self.peer = hub, ws, session, peer
+        self.id = session.session_id
+        self._out: deque[bytes] | None = None
+        self._queued = 0
+        self._writer: asyncio.Task[None] | None = None
+        self.jobs: dict[str, CatchUpJob] = {}
+        self.watching: set[str] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._pumping = self._again = False
+        self._subs = 0
+        self.closing: c.Close | None = None
+        self.gone = False
+        self.finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._audited_close = False
+
+    # -- feeding the core -------------------------------------------------------------------
+
+    def call(self, fn: Callable[..., None], *args: Any) -> None:
+        if self.gone:
+            return
+        try:
+            fn(*args)
+        except Exception:
+            self._internal("core call failed")
+        self.pump()
+
+    @property
+    def log(self) -> Any:
+        return log.bind(conn=self.id, sub=self.session.principal.sub)
+
+    def _internal(self, what: str) -> None:
+        self.hub.metrics.internal_errors.inc()
+        self.log.exception(what)
+        with contextlib.suppress(Exception):
+            self.session.fail(InternalError("internal error; reconnect and resume"), now_ms())
+
+    def on_tail_batch(self, name: str, records: list[Record], positions: Mapping[int, int]) -> None:
+        if self.gone or self.session.closed:
+            return
+        now = now_ms()
+        try:
+            for record in records:
+                self.session.on_tail_record(record, now)
+            self.session.on_tail_position(name, positions, now)
+        except Exception:
+            self._internal("tail feed failed")
+        self.pump()
+
+    def on_tail_lost(self, name: str, reason: str) -> None:
+        self.call(self.session.fail, InternalError(f"{name}: {reason}; resume"), now_ms())
+
+    def on_catchup_batch(
+        self, job: CatchUpJob, records: list[Record], positions: dict[int, int]
+    ) -> None:
+        if self.gone or self.session.closed or job.stopped:
+            return
+        now = now_ms()
+        try:
+            for record in records:
+                self.session.on_catchup_record(job.sub_id, job.reader, record, now)
+            self.session.on_catchup_position(job.sub_id, job.reader, positions, now)
+        except Exception:
+            self._internal("catch-up feed failed")
+        self.pump()
+
+    def on_catchup_failed(self, job: CatchUpJob, error: BaseException) -> None:
+        self.call(self.session.fail, InternalError("catch-up read failed; resume"), now_ms())
+
+    # -- output -----------------------------------------------------------------------------
+
+    def pump(self) -> None:
+        if self._pumping:
+            self._again = True
+            return
+        self._pumping = True
+        try:
+            while True:
+                self._again = False
+                out = self.session.take()
+                if not (out.frames or out.commands or out.close):
+                    self.session.on_send_buffer(self.buffered(), now_ms())
+                    out = self.session.take()
+                for frame in out.frames:
+                    self._enqueue(frame)
+                for command in out.commands:
+                    self._run(command)
+                if out.close is not None and self.closing is None:
+                    self._close(out.close)
+                if not (self._again or out.frames or out.commands):
+                    break
+        except Exception:
+            self._internal("pump failed")
+        finally:
+            self._pumping = False
+        n = len(self.session.subscriptions)
+        if n != self._subs:
+            self.hub.metrics.subscriptions.inc(n - self._subs)
+            self._subs = n
+
+    def buffered(self) -> int:
+        transport = self.ws.transport
+        return self._queued + (transport.get_write_buffer_size() if transport else 0)
+
+    def _enqueue(self, frame: bytes | SharedFrame) -> None:
+        if self.gone:
+            return
+        if isinstance(frame, SharedFrame):
+            data = bytes(frame)
+            self.hub.metrics.events_sent.inc(frame.events)
+        else:
+            data = frame
+            if data.startswith(GAP_PREFIX):
+                self.hub.metrics.gaps.inc()
+        if self._out is None:
+            self._out = deque()
+        self._out.append(data)
+        self._queued += len(data)
+        self._kick()
+
+    def _kick(self) -> None:
+        if self._writer is None and not self.gone:
+            self._writer = asyncio.create_task(self._write())
+
+    async def _write(self) -> None:
+        sent = 0
+        try:
+            while self._out:
+                data = self._out.popleft()
+                if not self._out:
+                    self._out = None
+                self._queued -= len(data)
+                await self.ws.send(data, text=True)
+                sent += len(data)
+            if self.closing is not None:
+                await self.ws.close(self.closing.code, self.closing.reason)
+        except ConnectionClosed:
+            pass
+        finally:
+            self.hub.metrics.bytes_sent.inc(sent)
+            self._writer = None
+        if not self.gone and self.closing is None:
+            self.pump()  # the queue drained: maybe restore a demoted client
+
+    def _close(self, close: c.Close) -> None:
+        self.closing = close
+        self._audited_close = True
+        self.hub.metrics.closes.labels(close.reason).inc()
+        self.log.info("closing", code=close.code, reason=close.reason)
+        self._kick()
+
+    # -- commands ---------------------------------------------------------------------------
+
+    def _run(self, command: c.Command) -> None:
+        run_command(self, command)
+
+    def spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- lifetime ---------------------------------------------------------------------------
+
+    async def serve(self) -> None:
+        """Read client frames until the connection ends; then release everything."""
+        self.pump()  # hello
+        try:
+            async for message in self.ws:
+                self.hub.metrics.frames_received.inc()
+                self.call(self.session.receive_frame, message, now_ms())
+        except ConnectionClosed:
+            pass
+        finally:
+            writer = self._writer
+            if writer is not None and self.closing is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(asyncio.shield(writer), CLOSE_WAIT_S)
+            self.release()
+
+    def release(self) -> None:
+        if self.gone:
+            return
+        self.gone = True
+        if not self.finished.done():
+            self.finished.set_result(None)
+        for topic in self.watching:
+            self.hub.tail(topic).remove(self)
+        for job in self.jobs.values():
+            self.hub.pool.stop_job(job)
+        for task in self._tasks:
+            task.cancel()
+        if self._writer is not None:
+            self._writer.cancel()
+        self.watching.clear()
+        self.jobs.clear()
+        self._out = None
+        self.hub.metrics.subscriptions.dec(self._subs)
+        self._subs = 0
+        if not self._audited_close:
+            code = self.ws.close_code
+            self.hub.write_audit(
+                AccessEntry(
+                    self.session.principal.sub,
+                    Action.DISCONNECT,
+                    Via.GATEWAY,
+                    client_address=self.peer,
+                    details={"session": self.id, "code": str(code), "by": "client"},
+                )
+            )

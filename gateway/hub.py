@@ -1,0 +1,194 @@
+"""What the connections of one gateway process share: Kafka readers and writers, metrics, the
+resume keyring, the clock ticker and the drain.
+
+Nothing here is shared between instances: two gateways only share Kafka, and a client resumes on
+either with its token (ARCHITECTURE.md, "Horizontal scale").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Mapping
+from typing import Any
+
+import structlog
+
+from gateway import commands as c
+from gateway.audit import AuditWriter
+from gateway.catchup import CatchUpPool
+from gateway.connection import Connection, now_ms
+from gateway.kafka_io import DecodedCache, Resolver
+from gateway.metrics import GatewayMetrics
+from gateway.publisher import Publisher
+from gateway.records import Record
+from gateway.settings import GatewaySettings
+from gateway.tail import TailReader
+from gateway.tokens import ResumeKeyring
+from schemas.codec import Codec, codec_for
+from schemas.contract import EVENT_TYPES
+from streams.audit.access import AccessEntry, Action, Via
+from streams.settings import Settings
+
+log = structlog.get_logger("gateway.hub")
+SLOW_TICK_EVERY = 25  # connections without subscriptions are ticked every 25th tick (JWT expiry)
+
+
+class Hub:
+    def __init__(self, base: Settings, settings: GatewaySettings, instance: str) -> None:
+        self.base, self.settings, self.instance = base, settings, instance
+        self.metrics = GatewayMetrics()
+        self.codec: Codec = codec_for(base.wire_format, base.schema_registry_url)
+        keys, active = settings.resume_key_set(base)
+        self.keyring = ResumeKeyring(keys, active=active, ttl_s=settings.resume_ttl_s)
+        self.session_config = settings.session_config(frozenset(EVENT_TYPES))
+        self.resolver = Resolver(base)
+        self.cache = DecodedCache(settings.decode_cache_events)
+        self.pool = CatchUpPool(
+            base,
+            self.codec,
+            self.metrics,
+            ends=self.tail_positions,
+            memory=self.from_memory,
+            cache=self.cache,
+            consumers=settings.catchup_consumers,
+            max_records=settings.catchup_max_records,
+        )
+        self.publisher = Publisher(base)
+        self.audit = (
+            AuditWriter(base, self.codec, self.metrics, instance) if settings.audit else None
+        )
+        self.connections: set[Connection] = set()
+        self._tails: dict[str, TailReader] = {}
+        self._ticker: asyncio.Task[None] | None = None
+        self.draining = False
+
+    async def start(self) -> None:
+        await self.resolver.start()
+        await self.pool.start()
+        await self.publisher.start()
+        if self.audit is not None:
+            await self.audit.start()
+        self._ticker = asyncio.create_task(self._tick(), name="ticker")
+
+    async def stop(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+        for tail in self._tails.values():
+            await tail.stop()
+        await self.pool.stop()
+        if self.audit is not None:
+            await self.audit.stop()
+        await self.publisher.stop()
+        await self.resolver.stop()
+
+    def kafka_topic(self, name: str) -> str:
+        return self.base.catalog.live_topic(name)
+
+    def tail(self, name: str) -> TailReader:
+        reader = self._tails.get(name)
+        if reader is None:
+            reader = self._tails[name] = TailReader(
+                name,
+                self.kafka_topic(name),
+                self.base,
+                self.codec,
+                self.resolver,
+                self.metrics,
+                self.cache,
+                self.settings.tail_history_events,
+            )
+        return reader
+
+    def tail_positions(self, name: str) -> dict[int, int] | None:
+        reader = self._tails.get(name)
+        return None if reader is None else reader.positions
+
+    def from_memory(
+        self, name: str, positions: Mapping[int, int]
+    ) -> tuple[list[Record], dict[int, int]] | None:
+        """Records from ``positions`` to the tail out of the tail's history, if it reaches."""
+        reader = self._tails.get(name)
+        tail = None if reader is None else reader.positions
+        if reader is None or tail is None:
+            return None
+        records = reader.history.since(positions, tail)
+        if records is None:
+            return None
+        return records, {p: max(o, tail.get(p, o)) for p, o in positions.items()}
+
+    def readers_running(self) -> dict[str, bool]:
+        return {name: t.running for name, t in self._tails.items() if t.watchers}
+
+    # -- clock and shutdown -----------------------------------------------------------------
+
+    async def _tick(self) -> None:
+        count = 0
+        while True:
+            await asyncio.sleep(self.settings.tick_ms / 1000)
+            count += 1
+            now = now_ms()
+            for conn in tuple(self.connections):
+                if conn.session.subscriptions or count % SLOW_TICK_EVERY == 0:
+                    conn.call(conn.session.tick, now)
+
+    async def drain(self, deadline_s: float) -> int:
+        """Checkpoint and close every connection with the retry code; wait until they are gone
+        or the deadline passes. Returns how many were still open then."""
+        self.draining = True
+        now = now_ms()
+        for conn in tuple(self.connections):
+            conn.call(conn.session.begin_drain, now)
+        waiting = [conn.finished for conn in self.connections]
+        if waiting:
+            await asyncio.wait(waiting, timeout=deadline_s)
+        return len(self.connections)
+
+    # -- audit ------------------------------------------------------------------------------
+
+    def write_audit(self, entry: AccessEntry) -> None:
+        if self.audit is not None:
+            self.audit.write(entry)
+
+    def audit_entry(self, conn: Connection, command: c.Audit) -> AccessEntry:
+        """Map the core's audit lines onto AccessAuditEntry actions."""
+        d: Mapping[str, Any] = command.detail
+        sub = conn.session.principal.sub
+        details = {"session": conn.id, "instance": self.instance}
+        if command.action == "subscribe":
+            start = str(d.get("from"))
+            to = d.get("to")
+            return AccessEntry(
+                sub,
+                Action.SUBSCRIBE if start == "latest" and to is None else Action.REPLAY,
+                Via.GATEWAY,
+                topic=str(d.get("topic")),
+                range_from=d.get("positions"),
+                range_to=to if isinstance(to, Mapping) else (None if to is None else str(to)),
+                client_address=conn.peer,
+                details={
+                    **details,
+                    "id": str(d.get("id")),
+                    "from": start,
+                    "gaps": str(d.get("gaps")),
+                },
+            )
+        if command.action == "close":
+            return AccessEntry(
+                sub,
+                Action.DISCONNECT,
+                Via.GATEWAY,
+                client_address=conn.peer,
+                details={**details, "code": str(d.get("code")), "reason": str(d.get("reason"))},
+            )
+        return AccessEntry(  # unsubscribe, caught_up: the end of a subscription or replay
+            sub,
+            Action.REPLAY if command.action == "caught_up" else Action.SUBSCRIBE,
+            Via.GATEWAY,
+            topic=str(d.get("topic")),
+            range_to=d.get("next"),
+            client_address=conn.peer,
+            details={**details, "id": str(d.get("id")), "event": command.action},
+        )

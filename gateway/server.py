@@ -1,0 +1,252 @@
+"""The gateway process: the public port (``/ws`` WebSocket + the dashboard's static files), the
+ops port, the handshake, and SIGTERM drain. The protocol lives in the sans-I/O core; a
+connection's I/O in ``connection.py``; shared readers and writers in ``hub.py``.
+
+Handshake (before the upgrade, in ``process_request``): Origin allow-list (the gateway's own
+origin is always allowed, so its dashboard works), bearer JWT from the Authorization header or
+the subprotocol slot (never the query), verification (in a thread when a JWKS URL may cause
+network I/O), connection caps per subject and IP. A refusal is an HTTP status with a JSON body
+``{"error": code, "message": text}`` and is counted by reason; tokens are never logged.
+
+Drain (SIGTERM/SIGINT): stop accepting, send every client a checkpoint and close 4000, wait for
+them up to ``drain_deadline_s``, flush the audit log, exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import ssl
+import uuid
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+import structlog
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.http11 import Request, Response
+from websockets.typing import Subprotocol
+
+from gateway.auth import (
+    JwtVerifier,
+    Principal,
+    check_origin,
+    extract_credentials,
+    select_subprotocol,
+)
+from gateway.connection import Connection, now_ms
+from gateway.errors import HandshakeError
+from gateway.http import json_response
+from gateway.hub import Hub
+from gateway.limits import ConnectionLimiter, Lease
+from gateway.ops import serve_ops
+from gateway.session import Session
+from gateway.settings import GatewaySettings
+from gateway.static_files import StaticFiles
+from streams.audit.access import AccessEntry, Action, Via
+from streams.settings import Settings
+
+log = structlog.get_logger("gateway.server")
+WS_PATH = "/ws"
+READY_PREFIX = "REGSTREAM_GATEWAY_READY "
+
+
+class GatewayServer:
+    def __init__(self, base: Settings, settings: GatewaySettings) -> None:
+        self.base, self.settings = base, settings
+        self.instance = settings.instance or f"{socket.gethostname()}:{os.getpid()}"
+        self.hub = Hub(base, settings, self.instance)
+        auth, self.dev_keys = settings.auth_config(base)
+        self.verifier = JwtVerifier(auth)
+        self._verify_in_thread = bool(auth.jwks_url)
+        self.limiter = ConnectionLimiter(
+            settings.max_connections_per_subject, settings.max_connections_per_ip
+        )
+        self.static = StaticFiles(settings.static_dir)
+        self._admitted: dict[ServerConnection, tuple[Principal, Lease]] = {}
+        self.public: Server | None = None
+        self.ops: Server | None = None
+        self.stopping = asyncio.Event()
+
+    # -- handshake --------------------------------------------------------------------------
+
+    async def process_request(self, conn: ServerConnection, request: Request) -> Response | None:
+        path = request.path.split("?", 1)[0]
+        if path != WS_PATH:
+            return self.static.serve(request.path)
+        if self.hub.draining:
+            return json_response(503, {"error": "server_draining", "message": "draining"})
+        try:
+            await self._admit(conn, request)
+            return None
+        except HandshakeError as err:
+            self.hub.metrics.auth_failures.labels(err.code).inc()
+            log.info("handshake refused", peer=_peer(conn), code=err.code, reason=err.message)
+            return json_response(err.http_status, {"error": err.code, "message": err.message})
+
+    async def _admit(self, conn: ServerConnection, request: Request) -> None:
+        headers = request.headers
+        origin = headers.get("Origin")
+        host = headers.get("Host", "")
+        if origin is None or urlsplit(origin.strip().lower()).netloc != host.lower():
+            check_origin(
+                origin,
+                self.settings.allowed_origins,
+                allow_missing=self.settings.allow_missing_origin,
+            )
+        credentials = extract_credentials(headers)
+        if self._verify_in_thread:
+            principal = await asyncio.to_thread(self.verifier.verify, credentials.token)
+        else:
+            principal = self.verifier.verify(credentials.token)
+        lease = self.limiter.acquire(principal.sub, _peer(conn).rsplit(":", 1)[0])
+        self._admitted[conn] = (principal, lease)
+        return None
+
+    def process_response(
+        self, conn: ServerConnection, request: Request, response: Response
+    ) -> None:
+        if response.status_code != 101:  # the upgrade failed after we admitted it
+            admitted = self._admitted.pop(conn, None)
+            if admitted is not None:
+                self.limiter.release(admitted[1])
+
+    @staticmethod
+    def choose_subprotocol(
+        conn: ServerConnection, offered: Sequence[Subprotocol]
+    ) -> Subprotocol | None:
+        chosen = select_subprotocol(list(offered))
+        return Subprotocol(chosen) if chosen else None
+
+    async def handler(self, ws: ServerConnection) -> None:
+        admitted = self._admitted.pop(ws, None)
+        if admitted is None:  # cannot happen: process_request admitted every upgraded request
+            await ws.close(4001, "internal_error")
+            return
+        principal, lease = admitted
+        hub = self.hub
+        session = Session(
+            principal,
+            hub.keyring,
+            session_id=uuid.uuid4().hex[:16],
+            now_ms=now_ms(),
+            config=hub.session_config,
+        )
+        conn = Connection(hub, ws, session, _peer(ws))
+        hub.connections.add(conn)
+        hub.metrics.connections.inc()
+        hub.metrics.connections_total.inc()
+        conn.log.info("connected", peer=conn.peer, role=principal.role)
+        hub.write_audit(
+            AccessEntry(
+                principal.sub,
+                Action.CONNECT,
+                Via.GATEWAY,
+                client_address=conn.peer,
+                details={"session": conn.id, "instance": self.instance, "role": principal.role},
+            )
+        )
+        try:
+            await conn.serve()
+        finally:
+            conn.release()
+            hub.connections.discard(conn)
+            hub.metrics.connections.dec()
+            self.limiter.release(lease)
+            conn.log.info("disconnected", code=ws.close_code)
+
+    # -- lifetime ---------------------------------------------------------------------------
+
+    async def readiness(self) -> tuple[bool, dict[str, Any]]:
+        broker = await self.hub.resolver.ping()
+        readers = self.hub.readers_running()
+        ready = broker and not self.hub.draining and all(readers.values())
+        return ready, {"broker": broker, "draining": self.hub.draining, "tail_readers": readers}
+
+    def _ssl(self) -> ssl.SSLContext | None:
+        s = self.settings
+        if s.tls_cert is None:
+            return None
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(s.tls_cert, s.tls_key)
+        return context
+
+    async def start(self) -> dict[str, Any]:
+        s = self.settings
+        await self.hub.start()
+        tls = self._ssl()
+        self.public = await serve(
+            self.handler,
+            s.host,
+            s.port,
+            process_request=self.process_request,
+            process_response=self.process_response,
+            select_subprotocol=self.choose_subprotocol,
+            compression="deflate" if s.compression else None,
+            open_timeout=s.handshake_timeout_s,
+            ping_interval=s.ping_interval_s,
+            ping_timeout=s.ping_timeout_s,
+            close_timeout=5,
+            max_size=max(2 * s.max_frame_bytes, 1 << 20),
+            max_queue=64,
+            ssl=tls,
+            backlog=4096,
+        )
+        self.ops = await serve_ops(s.ops_host, s.ops_port, self.hub.metrics, self.readiness)
+        port = self.public.sockets[0].getsockname()[1]
+        ops_port = self.ops.sockets[0].getsockname()[1]
+        scheme = "https" if tls else "http"
+        info = {
+            "port": port,
+            "ops_port": ops_port,
+            "ws": f"{'wss' if tls else 'ws'}://{s.host}:{port}{WS_PATH}",
+            "dashboard": f"{scheme}://{s.host}:{port}/",
+            "instance": self.instance,
+        }
+        if self.dev_keys:
+            log.warning("using the dev JWT key from REGSTREAM_JWT_SECRET; not for production")
+        log.info("gateway listening", **info)
+        return info
+
+    async def drain_and_stop(self) -> None:
+        s = self.settings
+        log.info("draining", connections=len(self.hub.connections))
+        if self.public is not None:
+            self.public.close(close_connections=False)  # stop accepting; clients get our close
+        left = await self.hub.drain(s.drain_deadline_s * 0.8)
+        for conn in tuple(self.hub.connections):  # past the deadline: cut what is left
+            if conn.ws.transport is not None:
+                conn.ws.transport.abort()
+        if self.public is not None:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(
+                    self.public.wait_closed(), max(0.5, s.drain_deadline_s * 0.1)
+                )
+        if self.ops is not None:
+            self.ops.close()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self.hub.stop(), max(1.0, s.drain_deadline_s * 0.2))
+        log.info("stopped", connections_left=left)
+
+
+async def run(base: Settings, settings: GatewaySettings) -> None:
+    """Serve until SIGTERM/SIGINT, then drain; prints one ready line for supervisors and tests."""
+    server = GatewayServer(base, settings)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, server.stopping.set)
+    info = await server.start()
+    print(READY_PREFIX + orjson.dumps(info).decode(), flush=True)
+    await server.stopping.wait()
+    await server.drain_and_stop()
+
+
+def _peer(conn: ServerConnection) -> str:
+    address = conn.remote_address
+    if isinstance(address, tuple) and len(address) >= 2:
+        return f"{address[0]}:{address[1]}"
+    return str(address)

@@ -1,0 +1,155 @@
+"""Gateway settings: one typed object from ``REGSTREAM_GATEWAY_*`` variables (STYLE.md §5).
+
+Kafka addresses, topic prefixes and the dev secrets come from :class:`streams.settings.Settings`
+(``REGSTREAM_*``), so the gateway and the pipeline can never disagree about topic names. Secrets
+here are ``SecretStr`` and masked when printed. Without configured JWT keys the gateway trusts
+the dev HS256 secret of ``streams.settings`` under kid ``dev`` and says so loudly in its log.
+
+Key formats (JSON, so they fit one environment variable):
+
+* ``REGSTREAM_GATEWAY_JWT_KEYS``: ``{"<kid>": {"alg": "RS256", "key": "<PEM or secret>"}}``
+* ``REGSTREAM_GATEWAY_RESUME_KEYS``: ``{"<kid>": "<secret, 32+ bytes>"}``; the active key signs,
+  all verify (rotation); every instance needs the same set.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import orjson
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from gateway.auth import AuthConfig, VerificationKey
+from gateway.session import SessionConfig
+from streams.settings import Settings
+
+ENV_PREFIX = "REGSTREAM_GATEWAY_"
+DEV_JWT_KID = "dev"
+DEV_RESUME_KID = "r1"
+
+
+class GatewaySettings(BaseSettings):
+    """Everything the gateway process can be told; defaults suit one dev machine."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    host: str = Field("127.0.0.1", description="Public (WebSocket + static files) address.")
+    port: int = Field(8080, ge=0, le=65535, description="Public port; 0 picks a free one.")
+    ops_host: str = Field("127.0.0.1", description="Internal address of /healthz /readyz /metrics.")
+    ops_port: int = Field(9108, ge=0, le=65535, description="Internal port; 0 picks a free one.")
+    # auth
+    jwt_audience: str = "regstream"
+    jwt_issuer: str = "regstream-dev"
+    jwt_algorithms: list[str] = Field(default_factory=lambda: ["HS256"])
+    jwt_keys: SecretStr | None = None
+    jwks_url: str | None = None
+    jwt_max_lifetime_s: int = Field(24 * 3600, ge=60)
+    default_replay_horizon_s: int | None = None
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="Origin allow-list; the gateway's own origin (Host header) is always allowed.",
+    )
+    allow_missing_origin: bool = Field(True, description="Accept clients sending no Origin.")
+    # resume tokens
+    resume_keys: SecretStr | None = None
+    resume_active_key: str | None = None
+    resume_ttl_s: int = Field(24 * 3600, ge=60)
+    # limits
+    max_frame_bytes: int = Field(64 * 1024, ge=1024)
+    rate_per_s: float = Field(50.0, gt=0)
+    rate_burst: int = Field(100, ge=1)
+    max_subscriptions: int = Field(64, ge=1)
+    max_pending_publishes: int = Field(32, ge=1)
+    max_connections_per_subject: int = Field(0, ge=0, description="0: no cap.")
+    max_connections_per_ip: int = Field(0, ge=0, description="0: no cap.")
+    handshake_timeout_s: float = Field(10.0, gt=0)
+    ping_interval_s: float = Field(20.0, gt=0)
+    ping_timeout_s: float = Field(20.0, gt=0)
+    compression: bool = Field(False, description="permessage-deflate (costs memory per client).")
+    send_high_bytes: int = Field(4 * 1024 * 1024, ge=1024)
+    send_low_bytes: int = Field(1024 * 1024, ge=0)
+    slow_close_s: float = Field(120.0, gt=0)
+    checkpoint_every_events: int = Field(500, ge=1)
+    checkpoint_interval_ms: int = Field(5_000, ge=10)
+    checkpoint_quiet_ms: int = Field(250, ge=10)
+    # TLS
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    # readers
+    catchup_consumers: int = Field(4, ge=1, description="Kafka consumers serving catch-ups.")
+    catchup_max_records: int = Field(500, ge=1, description="Records per catch-up turn.")
+    decode_cache_events: int = Field(
+        50_000, ge=0, description="Decoded events kept for readers to share; 0 disables."
+    )
+    tail_history_events: int = Field(
+        20_000, ge=0, description="Recent events per topic kept to serve resumes from memory."
+    )
+    tick_ms: int = Field(200, ge=10)
+    # operations
+    drain_deadline_s: float = Field(10.0, gt=0)
+    static_dir: Path | None = Field(None, description="Dashboard files; default gateway/static.")
+    audit: bool = Field(True, description="Write gateway.audit records.")
+    instance: str = Field("", description="Name in logs and audit records; default host:pid.")
+
+    def session_config(self, topics: frozenset[str]) -> SessionConfig:
+        return SessionConfig(
+            max_frame_bytes=self.max_frame_bytes,
+            rate_per_s=self.rate_per_s,
+            rate_burst=self.rate_burst,
+            max_subscriptions=self.max_subscriptions,
+            max_pending_publishes=self.max_pending_publishes,
+            heartbeat_s=int(self.ping_interval_s),
+            checkpoint_every_events=self.checkpoint_every_events,
+            checkpoint_interval_ms=self.checkpoint_interval_ms,
+            checkpoint_quiet_ms=self.checkpoint_quiet_ms,
+            send_high_bytes=self.send_high_bytes,
+            send_low_bytes=self.send_low_bytes,
+            slow_close_ms=int(self.slow_close_s * 1000),
+            topics=topics,
+        )
+
+    def auth_config(self, base: Settings) -> tuple[AuthConfig, bool]:
+        """The verifier's configuration and whether it fell back to the dev key."""
+        keys: list[VerificationKey] = []
+        dev = self.jwt_keys is None and not self.jwks_url
+        if self.jwt_keys is not None:
+            for kid, spec in orjson.loads(self.jwt_keys.get_secret_value()).items():
+                keys.append(VerificationKey(kid, spec["alg"], spec["key"]))
+        elif dev:
+            keys.append(VerificationKey(DEV_JWT_KID, "HS256", base.jwt_secret.get_secret_value()))
+        algorithms = frozenset(self.jwt_algorithms) | ({"HS256"} if dev else frozenset())
+        config = AuthConfig(
+            audience=self.jwt_audience,
+            issuer=self.jwt_issuer,
+            keys=tuple(keys),
+            algorithms=algorithms,
+            jwks_url=self.jwks_url,
+            max_lifetime_s=self.jwt_max_lifetime_s,
+            default_replay_horizon_s=self.default_replay_horizon_s,
+        )
+        return config, dev
+
+    def resume_key_set(self, base: Settings) -> tuple[dict[str, bytes], str]:
+        if self.resume_keys is None:
+            return {DEV_RESUME_KID: base.resume_secret.get_secret_value().encode()}, DEV_RESUME_KID
+        keys = {
+            kid: secret.encode()
+            for kid, secret in orjson.loads(self.resume_keys.get_secret_value()).items()
+        }
+        return keys, self.resume_active_key or next(reversed(keys))
+
+
+def unknown_gateway_vars(environ: dict[str, str] | None = None) -> list[str]:
+    env = os.environ if environ is None else environ
+    known = {ENV_PREFIX + name.upper() for name in GatewaySettings.model_fields}
+    return sorted(n for n in env if n.startswith(ENV_PREFIX) and n not in known)
+
+
+def load_gateway_settings(**overrides: object) -> GatewaySettings:
+    """Read settings, warning about prefixed variables that match nothing (likely typos)."""
+    for name in unknown_gateway_vars():
+        warnings.warn(f"unknown gateway setting {name} is ignored", UserWarning, stacklevel=2)
+    return GatewaySettings(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
