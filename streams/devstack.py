@@ -29,13 +29,28 @@ class DevProcess:
     argv: list[str]
 
 
-def dev_processes(demo_rate: float) -> list[DevProcess]:
+CLI = [sys.executable, "-m", "streams.cli.main"]
+
+
+def dev_processes(demo_rate: float, gateway_port: int) -> list[DevProcess]:
     """The long-running processes of the dev system, in start order."""
-    cli = [sys.executable, "-m", "streams.cli.main"]
-    return [DevProcess("demo", [*cli, "demo", "--rate", str(demo_rate)])]
+    return [
+        DevProcess("worker", [*CLI, "worker"]),
+        DevProcess("gateway", [*CLI, "gateway", "--port", str(gateway_port)]),
+        DevProcess("demo", [*CLI, "demo", "--rate", str(demo_rate)]),
+    ]
 
 
-def run_dev(data_dir: Path, port: int, demo_rate: float) -> None:
+def mint_dev_token() -> str:
+    """A day-long dev token that may read every topic and answer agents (CollaborationEvent)."""
+    command = [*CLI, "token", "mint", "--sub", "dev", "--publish", "CollaborationEvent"]
+    result = subprocess.run(
+        [*command, "--ttl", "86400"], capture_output=True, text=True, check=True
+    )
+    return result.stdout.strip()
+
+
+def run_dev(data_dir: Path, port: int, demo_rate: float, gateway_port: int = 8080) -> None:
     cluster = LocalCluster(data_dir)
     children: list[tuple[DevProcess, subprocess.Popen[bytes]]] = []
     stopping = False
@@ -53,11 +68,16 @@ def run_dev(data_dir: Path, port: int, demo_rate: float) -> None:
         report = asyncio.run(create_topics(load_settings()))
         print(f"kafka at {bootstrap}; topics created {len(report.created)}, "
               f"existing {len(report.existing)}", flush=True)  # fmt: skip
-        for process in dev_processes(demo_rate):
+        for process in dev_processes(demo_rate, gateway_port):
             child = subprocess.Popen(process.argv, start_new_session=True)
             children.append((process, child))
             print(f"started {process.name} (pid {child.pid})", flush=True)
-        print("running; Ctrl-C stops everything", flush=True)
+        token = mint_dev_token()
+        print(
+            f"\ndashboard: http://127.0.0.1:{gateway_port}/#token={token}\n"
+            f"dev token (valid 24 h):\n{token}\n\nrunning; Ctrl-C stops everything",
+            flush=True,
+        )
         while not stopping:
             for process, child in children:
                 if child.poll() is not None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from streams.cli import audit, broker, produce, replay, topics
+from streams.cli import audit, broker, dlq, produce, replay, topics, worker
 from streams.settings import load_settings
 
 app = typer.Typer(
@@ -20,6 +20,8 @@ app = typer.Typer(
 app.add_typer(broker.app, name="broker")
 app.add_typer(topics.app, name="topics")
 app.command("produce")(produce.produce)
+app.command("worker")(worker.worker)
+app.add_typer(dlq.app, name="dlq")
 app.command("replay")(replay.replay)
 app.add_typer(audit.app, name="audit")
 
@@ -76,11 +78,12 @@ def dev(
     data_dir: Path = typer.Option(Path(".regstream/broker"), help="Local broker state."),
     port: int = typer.Option(9092, help="Kafka port."),
     demo_rate: float = typer.Option(20.0, help="Demo events per second."),
+    gateway_port: int = typer.Option(8080, help="Dashboard and WebSocket port."),
 ) -> None:
     """Run the whole system on this machine until Ctrl-C (what `make dev` runs)."""
     from streams.devstack import run_dev
 
-    run_dev(data_dir, port, demo_rate)
+    run_dev(data_dir, port, demo_rate, gateway_port)
 
 
 if __name__ == "__main__":

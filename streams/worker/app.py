@@ -1,0 +1,152 @@
+"""The Faust app: one agent over the six input topics, and the wiring of Faust's signals.
+
+Built from :class:`streams.settings.Settings` and :class:`~streams.worker.config.WorkerSettings`;
+``regstream worker`` (:mod:`streams.cli.worker`) is the only importer.
+
+Why one agent for all six input topics rather than one per topic: under exactly-once, Faust keeps
+one transactional producer per *partition number* of a copartitioned group (``events.*`` all have
+the same partition count, so partition 0 of every input topic shares one producer). Two agents
+committing through one producer would commit each other's half-finished batches. One agent means
+one batch at a time per producer; the batch is split per topic-partition inside.
+
+Faust settings chosen here, and why:
+
+- ``acks=False`` on the input topics: offsets are committed by the batch (see
+  :mod:`streams.worker.delivery`), never by Faust's ack bookkeeping;
+- ``agent_supervisor=CrashingSupervisor``: an agent that raises takes the worker down; restarting
+  just the agent would skip the failed batch (its records were already fetched);
+- no Faust tables (see :mod:`streams.worker.state`), but ``table_standby_replicas=1``: without
+  tables Faust only keeps its copartitioning assignor when standbys are configured, and the
+  per-partition transactional ids above rely on partition *n* of every input topic being assigned
+  to the same worker;
+- ``topic_disable_leader``: no ``on_leader`` tasks, so no leader topic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import faust
+from faust.types import TP
+from mode import CrashingSupervisor
+
+from schemas.codec import codec_for
+from schemas.contract import EVENT_TYPES
+from streams.settings import Settings
+from streams.worker.codec import EdgeCodec
+from streams.worker.config import WorkerSettings
+from streams.worker.delivery import delivery_for
+from streams.worker.directory import AgentDirectory, DirectoryReader
+from streams.worker.inbound import from_faust_event
+from streams.worker.metrics import render
+from streams.worker.partition import PartitionProcessor
+from streams.worker.positions import StartPositions
+from streams.worker.restore import restore_partitions
+from streams.worker.runtime import PipelineRuntime, Tables
+from streams.worker.state import ChangelogTable, changelog_topic
+
+AGENT_NAME = "pipeline"
+HOLE_RETRY_S = 2.0
+
+
+def faust_settings(settings: Settings, worker: WorkerSettings) -> dict[str, Any]:
+    """Keyword arguments of ``faust.App`` for these settings."""
+    session_s = worker.session_timeout_ms / 1000
+    return {
+        "broker": [f"kafka://{server}" for server in settings.bootstrap_list],
+        "broker_client_id": settings.client_id,
+        "processing_guarantee": worker.processing_guarantee,
+        "datadir": str(worker.data_dir),
+        "table_standby_replicas": 1,
+        "topic_partitions": settings.partitions,
+        "topic_replication_factor": settings.replication_factor,
+        "topic_disable_leader": True,
+        "consumer_auto_offset_reset": "earliest",
+        "agent_supervisor": CrashingSupervisor,
+        "broker_session_timeout": session_s,
+        "broker_heartbeat_interval": min(3.0, session_s / 3),
+        "broker_request_timeout": max(settings.request_timeout_ms / 1000, session_s + 5),
+        "producer_acks": -1,
+        "stream_wait_empty": True,
+        "web_enabled": worker.web_enabled,
+        "web_port": worker.web_port,
+        "web_bind": worker.web_bind,
+    }
+
+
+def build_runtime(app: faust.App, settings: Settings, worker: WorkerSettings) -> PipelineRuntime:
+    """The pipeline runtime wired to ``app``'s consumer and producers."""
+    app_id = worker.resolved_app_id(settings)
+    codec = codec_for(settings.wire_format, settings.schema_registry_url)
+    tables = Tables(
+        *(
+            ChangelogTable(name, changelog_topic(app_id, name))
+            for name in ("dedupe", "chain", "counts")
+        )
+    )
+
+    async def restore(tables: Tables, partitions: set[int]) -> int:
+        return await restore_partitions(settings, tables.all, partitions)
+
+    async def seek(tp: tuple[str, int], offset: int) -> None:
+        await app.consumer.seek(TP(*tp), offset)
+
+    return PipelineRuntime(
+        processor=PartitionProcessor(
+            codec, settings.catalog, worker.pipeline_config(), worker.batch_max_bytes
+        ),
+        tables=tables,
+        directory=AgentDirectory(),
+        delivery=delivery_for(worker.processing_guarantee, app),
+        dedupe_window_ms=worker.dedupe_window_ms,
+        directory_timeout_s=worker.directory_timeout_ms / 1000,
+        positions=StartPositions(settings, app_id, app),
+        restore=restore,
+        seek=seek,
+        on_failure=lambda exc: asyncio.ensure_future(app.crash(exc)),  # type: ignore[arg-type]
+    )
+
+
+def build_app(settings: Settings, worker: WorkerSettings) -> faust.App:
+    """The worker's Faust app, ready for ``faust.Worker``."""
+    app = faust.App(worker.resolved_app_id(settings), **faust_settings(settings, worker))
+    codec = codec_for(settings.wire_format, settings.schema_registry_url)
+    source = app.topic(
+        *(settings.catalog.input_topic(t) for t in EVENT_TYPES),
+        key_type=bytes,
+        key_serializer="raw",
+        value_serializer=EdgeCodec(codec),
+        acks=False,
+    )
+    runtime = build_runtime(app, settings, worker)
+    app.service(DirectoryReader(settings, runtime.directory))  # type: ignore[arg-type]
+    within_s = worker.batch_within_ms / 1000
+
+    @app.agent(source, name=AGENT_NAME, concurrency=1)
+    async def pipeline(stream: Any) -> None:
+        async for events in stream.take_events(worker.batch_max_events, within=within_s):
+            await runtime.handle([from_faust_event(event) for event in events])
+
+    async def on_rebalance_complete(sender: Any, **_: Any) -> None:
+        # Next Faust resumes the stream partitions, seeks them to the committed offsets and then
+        # clears its queues, while its fetcher may already be fetching them: records fetched in
+        # between are cleared after the seek and never fetched again. Stopping the flow here makes
+        # the fetcher wait for Faust's own resume_flow(), which follows the seek and the clearing.
+        # (The position guard would catch the hole anyway; this keeps it from opening.)
+        app.consumer.stop_flow()
+
+    async def on_revoked(sender: Any, revoked: set[Any], **_: Any) -> None:
+        await runtime.on_revoked({(tp.topic, tp.partition) for tp in revoked})
+
+    app.on_rebalance_complete.connect(on_rebalance_complete)  # type: ignore[arg-type]
+    app.on_partitions_revoked.connect(on_revoked)  # type: ignore[arg-type]
+    app.timer(HOLE_RETRY_S)(runtime.tick)
+
+    if worker.web_enabled:
+
+        @app.page("/metrics")
+        async def metrics(web: Any, request: Any) -> Any:
+            return web.text(render(runtime.counter, runtime.gauges()))
+
+    return app

@@ -1,0 +1,138 @@
+"""Delivery: how a batch's records and its input offsets reach Kafka, per guarantee.
+
+Both guarantees share one rule: **the offsets of a batch are committed by the batch itself, after
+every record it produced is acknowledged** — never by Faust's ack bookkeeping. Faust commits the
+offsets of acked messages on a timer; its gap arithmetic can commit past a message still in flight
+(faust-streaming pull request 707) and its timer commits whatever the transaction holds at that
+moment, including sends of a batch that is only half done. The input topics are therefore declared
+with ``acks=False`` and Faust never commits them.
+
+- :class:`ExactlyOnce`: one Kafka transaction per source partition number and batch, on the
+  transactional producer Faust keeps for that partition (``transactional.id =
+  <app id>-<group>-<partition>``, which fences a zombie of the same partition). Every record —
+  EventBatch, dead letter, changelog — is sent with that transactional id *explicitly*, then the
+  offsets are added to the same transaction and it is committed. Readers with ``read_committed``
+  see all of it or none of it.
+- :class:`AtLeastOnce`: the same records through the plain producer, all acknowledged, then the
+  offsets are committed. A crash in between repeats the batch; readers dedupe by ``event_id``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from aiokafka import TopicPartition
+
+from streams.worker.output import Outgoing
+
+TPKey = tuple[str, int]
+
+
+@dataclass
+class Unit:
+    """What one commit covers: records to send and the next offset of each input partition."""
+
+    records: list[Outgoing] = field(default_factory=list)
+    offsets: dict[TPKey, int] = field(default_factory=dict)
+
+
+class Delivery(Protocol):
+    def unit_key(self, tp: TPKey) -> str:
+        """Which commit unit a source partition belongs to."""
+
+    def owns(self, tp: TPKey) -> bool:
+        """Whether this worker may still write for the source partition."""
+
+    async def deliver(self, key: str, unit: Unit) -> bool:
+        """Send the unit's records and commit its offsets; False: not committed, will repeat."""
+
+    async def reset(self, tps: set[TPKey]) -> None:
+        """Partitions are being revoked: drop any open, unused transaction state for them."""
+
+
+async def _send_all(producer: Any, records: list[Outgoing], transactional_id: str | None) -> None:
+    pending = [
+        await producer.send(
+            r.topic, r.key, r.value, r.partition, None, r.headers, transactional_id=transactional_id
+        )
+        for r in records
+    ]
+    await asyncio.gather(*pending)
+
+
+class ExactlyOnce:
+    """Transactions on Faust's per-partition producers (see the module docstring)."""
+
+    def __init__(self, app: Any) -> None:
+        self._app = app
+
+    def unit_key(self, tp: TPKey) -> str:
+        # Faust's scheme (faust.transport.consumer.TransactionManager), so we use the producers
+        # it creates on assignment and stops on revocation.
+        group = self._app.assignor.group_for_topic(tp[0])
+        return f"{self._app.conf.id}-{group}-{tp[1]}"
+
+    def owns(self, tp: TPKey) -> bool:
+        return tp in self._app.consumer.assignment()
+
+    async def deliver(self, key: str, unit: Unit) -> bool:
+        producer = self._app.producer
+        await _send_all(producer, unit.records, key)
+        offsets = {TopicPartition(*tp): offset for tp, offset in unit.offsets.items()}
+        await producer.commit_transactions(
+            {key: offsets}, self._app.conf.id, start_new_transaction=True
+        )
+        return True
+
+    async def reset(self, tps: set[TPKey]) -> None:
+        """Abort the open (empty) transaction of each revoked partition.
+
+        Faust keeps a transaction open between commits and begins one again on every assignment;
+        beginning twice fails (the "Invalid state transition" warnings of issue 323). Aborting the
+        idle transaction here — after Faust waited for in-flight batches — also guarantees that
+        nothing sent before a rebalance can be committed after it.
+        """
+        for key in sorted({self.unit_key(tp) for tp in tps if self._has_group(tp[0])}):
+            await self._app.producer.abort_transaction(key)
+
+    def _has_group(self, topic: str) -> bool:
+        try:
+            self._app.assignor.group_for_topic(topic)
+        except KeyError:
+            return False
+        return True
+
+
+class AtLeastOnce:
+    """Plain producer, acknowledged sends, then the consumer commits the offsets."""
+
+    def __init__(self, app: Any) -> None:
+        self._app = app
+
+    def unit_key(self, tp: TPKey) -> str:
+        return "all"
+
+    def owns(self, tp: TPKey) -> bool:
+        return tp in self._app.consumer.assignment()
+
+    async def deliver(self, key: str, unit: Unit) -> bool:
+        await _send_all(self._app.producer, unit.records, None)
+        # Faust's own commit call minus its ack bookkeeping. False after a rebalance: the new
+        # owner repeats the batch, which at-least-once allows.
+        return bool(await self._app.consumer._commit(_faust_offsets(unit.offsets)))
+
+    async def reset(self, tps: set[TPKey]) -> None:
+        return None
+
+
+def _faust_offsets(offsets: Mapping[TPKey, int]) -> dict[Any, int]:
+    from faust.types import TP
+
+    return {TP(*tp): offset for tp, offset in offsets.items()}
+
+
+def delivery_for(guarantee: str, app: Any) -> Delivery:
+    return ExactlyOnce(app) if guarantee == "exactly_once" else AtLeastOnce(app)

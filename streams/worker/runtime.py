@@ -1,0 +1,205 @@
+"""One ``take()`` batch, end to end: guard → process per partition → journal → deliver.
+
+The agent hands every batch to :meth:`PipelineRuntime.handle`. Records are grouped by source
+partition (order is only promised per key, and a key lives in one partition); each group is
+checked against ownership and the position guard, processed by
+:class:`~streams.worker.partition.PartitionProcessor` with the staged tables set to that
+partition, counted in the ledger, and collected into its commit unit with the table journal and
+the next offset. The batch then goes to the :class:`~streams.worker.outbox.Outbox`, which
+delivers in the background (one transaction per unit under exactly-once) while the agent collects
+and processes the next batch.
+
+Faust acks a batch when ``handle`` returns; the acks commit nothing (see
+:mod:`streams.worker.delivery`). Before partitions are revoked Faust waits for those acks, and
+:meth:`PipelineRuntime.on_revoked` then waits until the outbox is drained, so no batch outlives
+the assignment it was read under. A delivery that fails calls ``on_failure``: the worker stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from streams.pipeline import Deduper, DispositionCounter, HashChain, Stores
+from streams.worker.delivery import Delivery, Unit
+from streams.worker.directory import AgentDirectory
+from streams.worker.guard import PositionGuard
+from streams.worker.inbound import Inbound, group_by_partition
+from streams.worker.ledger import Ledger
+from streams.worker.outbox import Outbox
+from streams.worker.output import Outgoing
+from streams.worker.partition import PartitionProcessor
+from streams.worker.state import ChangelogTable
+
+log = logging.getLogger(__name__)
+TP = tuple[str, int]
+
+
+@dataclass(frozen=True)
+class Tables:
+    """The worker's three state tables (:mod:`streams.worker.state`)."""
+
+    dedupe: ChangelogTable
+    chain: ChangelogTable
+    counts: ChangelogTable
+
+    @property
+    def all(self) -> tuple[ChangelogTable, ...]:
+        return (self.dedupe, self.chain, self.counts)
+
+    def set_partition(self, partition: int) -> None:
+        for table in self.all:
+            table.partition = partition
+
+    def drain(self) -> list[Outgoing]:
+        return [record for table in self.all for record in table.drain()]
+
+    def drop_partition(self, partition: int) -> None:
+        for table in self.all:
+            table.drop_partition(partition)
+
+
+class PipelineRuntime:
+    def __init__(
+        self,
+        *,
+        processor: PartitionProcessor,
+        tables: Tables,
+        directory: AgentDirectory,
+        delivery: Delivery,
+        dedupe_window_ms: int,
+        directory_timeout_s: float = 60.0,
+        clock: Callable[[], float] = time.time,
+        positions: Callable[[list[TP]], Awaitable[dict[TP, int]]],
+        restore: Callable[[Tables, set[int]], Awaitable[int]],
+        seek: Callable[[TP, int], Awaitable[None]],
+        on_failure: Callable[[BaseException], None] = lambda exc: None,
+        max_pending_records: int = 20_000,
+    ) -> None:
+        self._processor = processor
+        self._tables = tables
+        self._directory = directory
+        self._delivery = delivery
+        self._directory_timeout_s = directory_timeout_s
+        self._clock = clock
+        self._positions = positions
+        self._restore = restore
+        self._restored: set[int] = set()
+        self._seek = seek
+        self._outbox = Outbox(self._deliver, max_records=max_pending_records, on_failure=on_failure)
+        self._deduper = Deduper(tables.dedupe, window_ms=dedupe_window_ms)
+        self._stores = Stores(dedupe=self._deduper, chain=HashChain(tables.chain), agents=directory)
+        self._ledger = Ledger(tables.counts)
+        self.counter = DispositionCounter()
+        self.guard = PositionGuard()
+        self.batches = 0
+        self.not_owned = 0
+
+    async def on_revoked(self, tps: set[tuple[str, int]]) -> None:
+        """Before partitions move: finish the batches in flight, forget what they owned, drop
+        idle transactions. State and positions are loaded again if they come back."""
+        await self.flush()
+        log.info("partitions revoked: %d; deliveries flushed", len(tps))
+        self.guard.forget(tps)
+        for partition in {p for _, p in tps} & self._restored:
+            self._tables.drop_partition(partition)
+            self._restored.discard(partition)
+        await self._delivery.reset(tps)
+
+    async def _adopt(self, tps: list[TP]) -> None:
+        """First records of newly assigned partitions: load their state, learn their positions."""
+        partitions = {p for _, p in tps} - self._restored
+        if partitions:
+            await self._restore(self._tables, partitions)
+            self._restored |= partitions
+            indexed = self._deduper.rebuild_index()
+            log.info(
+                "partitions %s adopted; dedupe index: %d event ids", sorted(partitions), indexed
+            )
+        for tp, offset in (await self._positions(tps)).items():
+            self.guard.learn(tp, offset)
+
+    async def handle(self, records: Sequence[Inbound]) -> None:
+        """Process ``records`` and queue them for delivery (see :mod:`streams.worker.outbox`)."""
+        if not self._directory.ready.is_set():
+            await self._directory.wait_ready(self._directory_timeout_s)
+        groups = {}
+        for tp, group in group_by_partition(records).items():
+            if self._delivery.owns(tp):
+                groups[tp] = group
+            else:  # revoked while buffered: the new owner reads it from the committed offset
+                self.not_owned += len(group)
+        unknown = [tp for tp in groups if not self.guard.knows(tp)]
+        if unknown:
+            await self._adopt(unknown)
+        units, seeks = self._prepare(groups)
+        if units:
+            await self._outbox.put(units)
+        for tp, offset in [*seeks, *self.guard.overdue()]:
+            await self._seek(tp, offset)
+        self.batches += 1
+
+    async def tick(self) -> None:
+        """Periodic: seek again partitions whose holes are still open (idle partitions too)."""
+        for tp, offset in self.guard.overdue():
+            await self._seek(tp, offset)
+
+    async def flush(self) -> None:
+        """Wait until every queued batch is delivered; raise the error of one that failed."""
+        await self._outbox.drained()
+
+    async def close(self) -> None:
+        await self._outbox.close()
+
+    def _prepare(
+        self, groups: dict[tuple[str, int], list[Inbound]]
+    ) -> tuple[dict[str, Unit], list[tuple[tuple[str, int], int]]]:
+        now_ms = int(self._clock() * 1000)
+        units: dict[str, Unit] = {}
+        seeks = []
+        for tp, group in groups.items():
+            admitted, seek = self.guard.admit(tp, group)
+            if seek is not None:
+                seeks.append((tp, seek))
+            if admitted:
+                unit = units.setdefault(self._delivery.unit_key(tp), Unit())
+                self._process(tp, admitted, unit, now_ms)
+        return units, seeks
+
+    async def _deliver(self, units: dict[str, Unit]) -> None:
+        keys = list(units)
+        results = await asyncio.gather(*(self._delivery.deliver(k, units[k]) for k in keys))
+        for key, committed in zip(keys, results, strict=True):
+            if not committed:
+                log.warning("offsets of %s not committed (rebalance); may be read again", key)
+
+    def _process(
+        self, tp: tuple[str, int], records: list[Inbound], unit: Unit, now_ms: int
+    ) -> None:
+        topic, partition = tp
+        self._tables.set_partition(partition)
+        outcome = self._processor.process(topic, partition, records, self._stores, now_ms)
+        self._ledger.add(topic, partition, outcome.dispositions)
+        for disposition in outcome.dispositions:
+            self.counter.add(topic, disposition)
+        unit.records.extend(outcome.outgoing)
+        unit.records.extend(self._tables.drain())
+        unit.offsets[tp] = outcome.next_offset
+
+    @property
+    def directory(self) -> AgentDirectory:
+        return self._directory
+
+    def gauges(self) -> dict[str, float]:
+        return {
+            "batches_total": self.batches,
+            "deliveries_total": self._outbox.deliveries,
+            "guard_skipped_total": self.guard.skipped,
+            "guard_holes_found_total": self.guard.holes_found,
+            "guard_holes_accepted_total": self.guard.holes_accepted,
+            "not_owned_total": self.not_owned,
+            "directory_agents": len(self._directory),
+        }

@@ -1,0 +1,279 @@
+"""make bench-pipeline: worker events/s beside a raw aiokafka copy of the same bytes, per guarantee;
+and the worker's latency at a steady 1k events/s.
+
+Throughput: the input (all six types, ``EVENTS`` records) is produced ahead. For each guarantee,
+alternately, a raw aiokafka consume→produce loop copies the same records' bytes to a sink topic
+(at-least-once: idempotent producer, offsets committed per fetched batch; exactly-once: one
+transaction per fetched batch with the offsets in it), and the worker (a real ``regstream worker``
+subprocess with a fresh group and its own output topics) drains the same input. Both are timed
+from the first record processed to the last one delivered, so start-up is excluded for both:
+the raw copy from its first fetch to its last commit, the worker from the earliest
+``processed_at`` in its output to the last output record's timestamp.
+
+Latency: a worker runs idle, then events are produced one by one at 1,000/s; a
+``read_committed`` consumer of ``live.*`` takes, per event, the time it became readable minus the
+input record's Kafka timestamp (``enrichment.ingested_at``). That includes the batch window,
+processing, the commit and both Kafka hops; the target is on p99 minus the batch window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from schemas.catalog import TopicSpec
+from schemas.codec import AvroCodec
+from schemas.contract import EVENT_TYPES
+from streams.kafka import committed_consumer, reliable_producer
+from streams.producer import EventProducer
+from streams.samples import SampleEvents
+from streams.settings import Settings
+from streams.topics import create_topics
+from streams.worker.config import WorkerSettings
+from streams.worker.ledger import read_counts
+from streams.worker.reading import read_to_end
+from tests.bench.harness import bench_broker, median, record
+from tests.integration.helpers import settings_env
+from tests.integration.test_worker_harness import running_workers
+
+EVENTS = 30_000
+REPEATS = 2
+RATE = 1_000
+LATENCY_SECONDS = 15
+GUARANTEES = ("at_least_once", "exactly_once")
+WINDOW_MS = WorkerSettings().batch_within_ms
+
+
+def run_settings(bootstrap: str, tag: str, inputs: str) -> Settings:
+    """Shared input topics, outputs of this run only."""
+    return Settings(
+        bootstrap_servers=bootstrap,
+        input_prefix=f"{inputs}.events.",
+        live_prefix=f"{tag}.live.",
+        dlq_topic=f"{tag}.dlq",
+        agents_topic=f"{inputs}.ref.agents",
+        audit_topic=f"{tag}.audit",
+    )
+
+
+async def produce_input(settings: Settings, count: int) -> None:
+    samples = SampleEvents(seed=3, source="bench")
+    records = [samples.any() for _ in range(count)]
+    async with EventProducer(settings) as sdk:
+        for start in range(0, count, 5_000):
+            chunk = records[start : start + 5_000]
+            for event_type in EVENT_TYPES:
+                await sdk.send_many(event_type, [r for t, r in chunk if t == event_type])
+
+
+async def raw_copy(settings: Settings, guarantee: str, count: int) -> float:
+    """Events/s of a plain consume → produce copy of the input bytes."""
+    group = f"raw-{uuid.uuid4().hex[:8]}"
+    sink = f"{settings.live_prefix}raw-sink"
+    await create_topics(settings, [TopicSpec(sink, settings.partitions, 1)])
+    consumer = AIOKafkaConsumer(
+        *(settings.catalog.input_topic(t) for t in EVENT_TYPES),
+        bootstrap_servers=settings.bootstrap_servers,
+        group_id=group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",
+        max_partition_fetch_bytes=4 << 20,
+    )
+    transactional = guarantee == "exactly_once"
+    producer: AIOKafkaProducer = reliable_producer(
+        settings, transactional_id=f"{group}-tx" if transactional else None
+    )
+    await consumer.start()
+    await producer.start()
+    copied, started = 0, 0.0
+    try:
+        while copied < count:
+            batches = await consumer.getmany(timeout_ms=500, max_records=2_000)
+            if not batches:
+                continue
+            started = started or time.perf_counter()
+            if transactional:
+                await producer.begin_transaction()
+            futures = [
+                await producer.send(sink, m.value, key=m.key, partition=tp.partition)
+                for tp, messages in batches.items()
+                for m in messages
+            ]
+            await asyncio.gather(*futures)
+            offsets = {tp: messages[-1].offset + 1 for tp, messages in batches.items()}
+            if transactional:
+                await producer.send_offsets_to_transaction(offsets, group)
+                await producer.commit_transaction()
+            else:
+                await consumer.commit(offsets)
+            copied += sum(len(m) for m in batches.values())
+        return copied / (time.perf_counter() - started)
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
+
+def worker_env(settings: Settings, guarantee: str, app_id: str, data: Path) -> dict[str, str]:
+    env = settings_env(settings)
+    env.update(
+        {
+            "REGSTREAM_WORKER_APP_ID": app_id,
+            "REGSTREAM_WORKER_PROCESSING_GUARANTEE": guarantee,
+            "REGSTREAM_WORKER_DATA_DIR": str(data),
+            "REGSTREAM_WORKER_LOG_LEVEL": "warning",
+        }
+    )
+    return env
+
+
+async def output_span(settings: Settings) -> tuple[int, float]:
+    """(events, seconds from the first processing to the last output record)."""
+    codec = AvroCodec()
+    consumer = committed_consumer(
+        settings,
+        *(settings.catalog.live_topic(t) for t in EVENT_TYPES),
+        max_partition_fetch_bytes=8 << 20,
+    )
+    await consumer.start()
+    events, first_ms, last_ms = 0, None, 0
+    try:
+        async for message in read_to_end(consumer):
+            _, batch = codec.decode(message.value)
+            events += len(batch["events"])
+            first = min(e["enrichment"]["processed_at"] for e in batch["events"])
+            first_ms = first if first_ms is None else min(first_ms, first)
+            last_ms = max(last_ms, message.timestamp)
+    finally:
+        await consumer.stop()
+    return events, (last_ms - (first_ms or last_ms)) / 1000
+
+
+async def worker_run(settings: Settings, guarantee: str, count: int, directory: Path) -> float:
+    """Events/s of a worker draining the produced input into its own output topics."""
+    app_id = f"bench-{uuid.uuid4().hex[:8]}"
+    with running_workers(
+        worker_env(settings, guarantee, app_id, directory / app_id), directory
+    ) as workers:
+        workers.start(app_id)
+        deadline = time.monotonic() + 600
+        while sum((await read_counts(settings, app_id)).values()) < count:
+            if time.monotonic() > deadline or not workers.started[0].alive:
+                raise RuntimeError(f"worker did not drain {count} events:\n{workers.logs()}")
+            await asyncio.sleep(1)
+    events, seconds = await output_span(settings)
+    return events / seconds
+
+
+async def latency(settings: Settings, guarantee: str, directory: Path) -> tuple[float, float, int]:
+    """(p50 ms, p99 ms, events) from input append to readable in live.*, at RATE events/s."""
+    app_id = f"lat-{uuid.uuid4().hex[:8]}"
+    codec = AvroCodec()
+    topics = [settings.catalog.live_topic(t) for t in EVENT_TYPES]
+    with running_workers(
+        worker_env(settings, guarantee, app_id, directory / app_id), directory
+    ) as workers:
+        workers.start(app_id)
+        reader = committed_consumer(settings, *topics)
+        await reader.start()
+        samples, latencies = SampleEvents(seed=9, source="latency"), []
+        try:
+            async with EventProducer(settings) as sdk:
+                await sdk.send(
+                    "DecisionMade", samples.next("DecisionMade")
+                )  # worker is up when read
+                while not latencies:
+                    await collect(reader, codec, latencies)
+                latencies.clear()
+
+                async def send_steadily() -> None:
+                    interval, next_at = 1 / RATE, time.monotonic()
+                    for _ in range(RATE * LATENCY_SECONDS):
+                        await sdk.send(*samples.any())
+                        next_at += interval
+                        await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+
+                sender = asyncio.create_task(send_steadily())
+                deadline = time.monotonic() + LATENCY_SECONDS + 120
+                while not sender.done() or len(latencies) < RATE * LATENCY_SECONDS:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(
+                            f"only {len(latencies)} events arrived:\n{workers.logs()}"
+                        )
+                    await collect(reader, codec, latencies)
+                    if sender.done() and sender.exception():
+                        raise sender.exception()  # type: ignore[misc]
+        finally:
+            await reader.stop()
+    cuts = statistics.quantiles(latencies, n=100)
+    return cuts[49], cuts[98], len(latencies)
+
+
+async def collect(reader: AIOKafkaConsumer, codec: AvroCodec, latencies: list[float]) -> None:
+    batches = await reader.getmany(timeout_ms=200)
+    now_ms = time.time() * 1000
+    for messages in batches.values():
+        for message in messages:
+            _, batch = codec.decode(message.value)
+            latencies.extend(now_ms - e["enrichment"]["ingested_at"] for e in batch["events"])
+
+
+async def main(bootstrap: str) -> None:
+    inputs = f"b{uuid.uuid4().hex[:6]}"
+    base = run_settings(bootstrap, inputs, inputs)
+    await create_topics(base)
+    await produce_input(base, EVENTS)
+    rows, ratios = [], {}
+    with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
+        directory = Path(tmp)
+        for guarantee in GUARANTEES:
+            raw_rates, worker_rates = [], []
+            for repeat in range(REPEATS):
+                tag = f"{inputs}-{guarantee[:3]}{repeat}"
+                settings = run_settings(bootstrap, tag, inputs)
+                await create_topics(settings)
+                raw_rates.append(await raw_copy(settings, guarantee, EVENTS))
+                worker_rates.append(await worker_run(settings, guarantee, EVENTS, directory))
+            raw, worker = median(raw_rates), median(worker_rates)
+            ratios[guarantee] = worker / raw
+            rows.append(f"| {guarantee} | {raw:,.0f} | {worker:,.0f} | **{worker / raw:.2f}** |")
+        lat_rows = []
+        for guarantee in GUARANTEES:
+            settings = run_settings(
+                bootstrap, f"{inputs}-lat-{guarantee[:3]}", f"{inputs}-lat-{guarantee[:3]}"
+            )
+            await create_topics(settings)
+            p50, p99, n = await latency(settings, guarantee, directory)
+            lat_rows.append(
+                f"| {guarantee} | {p50:.1f} | {p99:.1f} | **{p99 - WINDOW_MS:.1f}** | {n:,} |"
+            )
+    record(
+        "pipeline",
+        "make bench-pipeline",
+        f"""
+Throughput: {EVENTS:,} events produced ahead (six types, 6 partitions each), median of {REPEATS}
+runs, each timed from the first record processed to the last one delivered.
+
+| guarantee | raw aiokafka copy, events/s | regstream worker, events/s | worker / raw (target ≥ 0.5) |
+|---|---|---|---|
+{chr(10).join(rows)}
+
+Latency at {RATE:,} events/s for {LATENCY_SECONDS} s: input record appended → readable in
+`live.*` (read_committed), batch window {WINDOW_MS} ms.
+
+| guarantee | p50 ms | p99 ms | p99 − window ms (target ≤ 30) | events |
+|---|---|---|---|---|
+{chr(10).join(lat_rows)}
+""",
+    )
+
+
+if __name__ == "__main__":
+    with bench_broker() as bootstrap_servers:
+        asyncio.run(main(bootstrap_servers))
