@@ -36,16 +36,18 @@ class Settings(BaseSettings):
         default=None, description="Schema-Registry-compatible URL, for wire_format=confluent."
     )
     replication_factor: int = Field(default=1, ge=1, description="For `regstream topics create`.")
-    input_prefix: str = "events."
-    live_prefix: str = "live."
-    dlq_topic: str = "events.dlq"
-    agents_topic: str = "ref.agents"
-    audit_topic: str = "gateway.audit"
+    input_prefix: str = Field(default="events.", description="Prefix of the input topics.")
+    live_prefix: str = Field(default="live.", description="Prefix of the output (batch) topics.")
+    dlq_topic: str = Field(default="events.dlq", description="Dead-letter topic.")
+    agents_topic: str = Field(default="ref.agents", description="Compacted agent directory.")
+    audit_topic: str = Field(default="gateway.audit", description="Access-audit topic.")
     partitions: int = Field(
         default=6, ge=1, description="Partitions of events.* and live.* topics."
     )
-    client_id: str = "regstream"
-    request_timeout_ms: int = Field(default=30_000, ge=1_000)
+    client_id: str = Field(default="regstream", description="Kafka client id of every process.")
+    request_timeout_ms: int = Field(
+        default=30_000, ge=1_000, description="Kafka request timeout of every client."
+    )
     jwt_secret: SecretStr = Field(
         default=SecretStr("dev-only-change-me-0123456789abcdef"),
         description="HS256 key for dev tokens; production uses keys/JWKS configured on the gateway.",

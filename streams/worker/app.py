@@ -110,6 +110,8 @@ def build_runtime(app: faust.App, settings: Settings, worker: WorkerSettings) ->
 
 def build_app(settings: Settings, worker: WorkerSettings) -> faust.App:
     """The worker's Faust app, ready for ``faust.Worker``."""
+    # Faust creates only the last path component; a fresh checkout has no .regstream/ yet.
+    worker.data_dir.parent.mkdir(parents=True, exist_ok=True)
     app = faust.App(worker.resolved_app_id(settings), **faust_settings(settings, worker))
     codec = codec_for(settings.wire_format, settings.schema_registry_url)
     source = app.topic(
