@@ -14,7 +14,6 @@ Key formats (JSON, so they fit one environment variable):
 
 from __future__ import annotations
 
-import os
 import warnings
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.auth import AuthConfig, VerificationKey
 from gateway.session import SessionConfig
-from streams.settings import Settings
+from streams.settings import Settings, unknown_variables
 
 ENV_PREFIX = "REGSTREAM_GATEWAY_"
 DEV_JWT_KID = "dev"
@@ -143,9 +142,8 @@ class GatewaySettings(BaseSettings):
 
 
 def unknown_gateway_vars(environ: dict[str, str] | None = None) -> list[str]:
-    env = os.environ if environ is None else environ
-    known = {ENV_PREFIX + name.upper() for name in GatewaySettings.model_fields}
-    return sorted(n for n in env if n.startswith(ENV_PREFIX) and n not in known)
+    """Names of ``REGSTREAM_GATEWAY_*`` variables that match no gateway setting."""
+    return unknown_variables(GatewaySettings, environ)
 
 
 def load_gateway_settings(**overrides: object) -> GatewaySettings:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Mapping
 from functools import cached_property
 from typing import Literal
 
@@ -83,16 +84,31 @@ TOOLING_VARIABLES = frozenset(
 COMPONENT_PREFIXES = ("REGSTREAM_GATEWAY_", "REGSTREAM_WORKER_")
 
 
-def unknown_env_vars(environ: dict[str, str] | None = None) -> list[str]:
-    """Names of ``REGSTREAM_*`` variables that match no known setting."""
+def unknown_variables(
+    settings_class: type[BaseSettings],
+    environ: Mapping[str, str] | None = None,
+    *,
+    also_known: frozenset[str] = frozenset(),
+    delegated: tuple[str, ...] = (),
+) -> list[str]:
+    """Variables with the class's env prefix that match none of its fields (likely typos).
+
+    ``delegated`` prefixes belong to other settings classes, which check their own variables.
+    """
+    prefix = str(settings_class.model_config.get("env_prefix", ""))
     env = os.environ if environ is None else environ
-    known = {ENV_PREFIX + name.upper() for name in Settings.model_fields} | TOOLING_VARIABLES
+    known = {prefix + name.upper() for name in settings_class.model_fields} | also_known
     return sorted(
         name
         for name in env
-        if name.startswith(ENV_PREFIX)
-        and name not in known
-        and not name.startswith(COMPONENT_PREFIXES)
+        if name.startswith(prefix) and name not in known and not name.startswith(delegated)
+    )
+
+
+def unknown_env_vars(environ: Mapping[str, str] | None = None) -> list[str]:
+    """Names of ``REGSTREAM_*`` variables that match no known setting."""
+    return unknown_variables(
+        Settings, environ, also_known=TOOLING_VARIABLES, delegated=COMPONENT_PREFIXES
     )
 
 

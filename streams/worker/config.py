@@ -17,7 +17,6 @@ An unknown severity or event type fails validation at start-up, never filters by
 
 from __future__ import annotations
 
-import os
 import warnings
 from pathlib import Path
 from typing import Literal
@@ -28,7 +27,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from streams.pipeline import PipelineConfig, StreamRules
 from streams.pipeline.process import DEFAULT_MAX_FUTURE_SKEW_MS
 from streams.publish_file import resolve_event_type
-from streams.settings import Settings
+from streams.settings import Settings, unknown_variables
 
 WORKER_PREFIX = "REGSTREAM_WORKER_"
 DEFAULT_RULES_KEY = "*"
@@ -69,7 +68,7 @@ class WorkerSettings(BaseSettings):
     batch_within_ms: int = Field(default=20, ge=1, description="take() within, milliseconds.")
     batch_max_bytes: int = Field(
         default=900_000,
-        ge=10_000,
+        ge=256 * 1024,
         description="An encoded EventBatch above this is split (Kafka's default limit is 1 MiB).",
     )
     dedupe_window_ms: int = Field(default=15 * 60 * 1000, ge=1, description="Dedupe memory.")
@@ -115,9 +114,7 @@ class WorkerSettings(BaseSettings):
 
 def unknown_worker_vars(environ: dict[str, str] | None = None) -> list[str]:
     """Names of ``REGSTREAM_WORKER_*`` variables that match no worker setting."""
-    env = os.environ if environ is None else environ
-    known = {WORKER_PREFIX + name.upper() for name in WorkerSettings.model_fields}
-    return sorted(name for name in env if name.startswith(WORKER_PREFIX) and name not in known)
+    return unknown_variables(WorkerSettings, environ)
 
 
 def load_worker_settings(**overrides: object) -> WorkerSettings:
