@@ -8,6 +8,7 @@ Avro encoding, keying and the per-record result bookkeeping.
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 
 from schemas.contract import EVENT_TYPES
@@ -30,7 +31,9 @@ async def main(bootstrap: str) -> None:
     by_type = [(t, samples.next(t)) for _ in range(EVENTS // len(EVENT_TYPES)) for t in EVENT_TYPES]
 
     async with EventProducer(settings) as sdk:
+        started = time.perf_counter()
         encoded = [sdk.encode(t, r) for t, r in by_type]
+        encode_us = (time.perf_counter() - started) / len(by_type) * 1e6
 
         async def run_sdk() -> int:
             for start in range(0, len(by_type), CHUNK):
@@ -71,6 +74,13 @@ async def main(bootstrap: str) -> None:
 | regstream SDK (validate + encode + key + send) | {sdk_rate:,.0f} |
 
 Ratio SDK / raw: **{sdk_rate / raw_rate:.2f}** (target ≥ 0.8).
+
+Where the difference goes: validating and encoding one event costs {encode_us:.0f} µs in this
+run (fastavro's validate and schemaless write; the `attributes`/details maps hold a union per
+value, which fastavro resolves branch by branch), while the raw send costs
+{1e6 / raw_rate:.0f} µs per event. Both run on the one event-loop thread, so the SDK cannot reach
+0.8 of a producer that does no encoding; validation is kept because it turns a bad event into an
+error at the caller instead of a dead letter downstream.
 """,
     )
 
