@@ -19,7 +19,6 @@ from streams.settings import Settings
 from streams.topics import create_topics
 from tests.integration.helpers import settings_env
 from tests.integration.test_worker_harness import (
-    Plan,
     account,
     committed_progress,
     group_members,
@@ -28,6 +27,7 @@ from tests.integration.test_worker_harness import (
     publish,
     read_dlq,
     read_outputs,
+    run_with_kills,
     running_workers,
     wait_for,
     worker_env,
@@ -38,40 +38,11 @@ KILL_AT = (0.2, 0.45, 0.7)
 DONE_TIMEOUT_S = 150.0
 
 
-async def run_with_kills(
-    settings: Settings, plan: Plan, tmp_path: Path, kill_at: tuple[float, ...]
-) -> list[str]:
-    """Process ``plan`` with one worker, SIGKILLed once past each fraction of the input."""
-    await create_topics(settings)
-    await publish(settings, plan)
-    env = worker_env(settings, tmp_path / "data", processing_guarantee="exactly_once")
-    with running_workers(env, tmp_path) as workers:
-        worker = workers.start()
-        for fraction in kill_at:
-            target = int(plan.total * fraction)
-
-            async def reached(target: int = target) -> bool:
-                return await committed_progress(settings) >= target
-
-            wanted = f"progress to {target} of {plan.total}"
-            await wait_for(reached, DONE_TIMEOUT_S, lambda wanted=wanted: wanted, workers)
-            assert await committed_progress(settings) < plan.total, "finished before the kill"
-            worker.kill()
-            worker = workers.start()
-
-        async def done() -> bool:
-            return sum((await ledger_totals(settings)).values()) >= plan.total
-
-        await wait_for(done, DONE_TIMEOUT_S, lambda: f"all {plan.total} accounted", workers)
-        problems = await account(settings, plan)
-        return [*problems, *([workers.logs()] if problems else [])]
-
-
 async def test_every_input_is_accounted_for_exactly_once_across_three_kills(
     settings: Settings, tmp_path: Path
 ) -> None:
     plan = plan_inputs(KILL_TEST_EVENTS)
-    problems = await run_with_kills(settings, plan, tmp_path, KILL_AT)
+    problems = await run_with_kills(settings, plan, tmp_path, KILL_AT, DONE_TIMEOUT_S)
     assert not problems, "\n".join(problems)
 
 
