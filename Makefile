@@ -10,7 +10,7 @@ PYTEST := $(BIN)/pytest -p no:cacheprovider
 
 .DEFAULT_GOAL := help
 .PHONY: help venv kafka test-packages dev test test-unit test-integration chaos lint typecheck \
-        bench bench-produce bench-replay bench-gateway clean
+        bench bench-produce bench-pipeline bench-replay bench-gateway clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -32,7 +32,7 @@ test-packages: ## Install the Debian packages the tests drive (kcat, chromium); 
 dev: kafka ## Run the whole system here: broker, topics, worker, gateway, demo producers
 	$(BIN)/regstream dev
 
-test: kafka test-packages ## Run unit and integration tests against a real Kafka broker
+test: kafka test-packages ## Run unit, integration and browser tests against a real Kafka broker
 	$(PYTEST) -q -m "not chaos" tests || [ $$? -eq 5 ]
 
 test-unit: venv ## Unit tests only (no broker)
@@ -51,10 +51,13 @@ lint: venv ## ruff (lint + format check)
 typecheck: venv ## mypy
 	$(BIN)/mypy
 
-bench: bench-produce bench-replay bench-gateway ## Every benchmark; results go to docs/benchmarks.md
+bench: bench-produce bench-pipeline bench-replay bench-gateway ## Every benchmark; results go to docs/benchmarks.md
 
 bench-produce: kafka ## Producer SDK events/s against raw aiokafka, same run
 	$(BIN)/python -m tests.bench.produce
+
+bench-pipeline: kafka ## Worker events/s against a raw consume-produce copy, and added latency
+	$(BIN)/python -m tests.bench.pipeline
 
 bench-replay: kafka ## Replay export events/s against raw aiokafka and kcat, same run
 	$(BIN)/python -m tests.bench.replay
