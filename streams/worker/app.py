@@ -40,11 +40,11 @@ from streams.worker.delivery import delivery_for
 from streams.worker.directory import AgentDirectory, DirectoryReader
 from streams.worker.inbound import from_faust_event
 from streams.worker.metrics import render
+from streams.worker.output import BatchEncoder
 from streams.worker.partition import PartitionProcessor
-from streams.worker.positions import StartPositions
 from streams.worker.restore import restore_partitions
 from streams.worker.runtime import PipelineRuntime, Tables
-from streams.worker.state import ChangelogTable, changelog_topic
+from streams.worker.state import TABLES, ChangelogTable, changelog_topic
 
 AGENT_NAME = "pipeline"
 HOLE_RETRY_S = 2.0
@@ -79,12 +79,7 @@ def build_runtime(app: faust.App, settings: Settings, worker: WorkerSettings) ->
     """The pipeline runtime wired to ``app``'s consumer and producers."""
     app_id = worker.resolved_app_id(settings)
     codec = codec_for(settings.wire_format, settings.schema_registry_url)
-    tables = Tables(
-        *(
-            ChangelogTable(name, changelog_topic(app_id, name))
-            for name in ("dedupe", "chain", "counts")
-        )
-    )
+    tables = Tables(*(ChangelogTable(name, changelog_topic(app_id, name)) for name in TABLES))
 
     async def restore(tables: Tables, partitions: set[int]) -> int:
         return await restore_partitions(settings, tables.all, partitions)
@@ -94,14 +89,20 @@ def build_runtime(app: faust.App, settings: Settings, worker: WorkerSettings) ->
 
     return PipelineRuntime(
         processor=PartitionProcessor(
-            codec, settings.catalog, worker.pipeline_config(), worker.batch_max_bytes
+            settings.catalog, worker.pipeline_config(), worker.batch_max_bytes
+        ),
+        encoder=BatchEncoder(
+            codec,
+            settings.catalog,
+            worker.batch_max_events,
+            worker.batch_max_bytes,
+            tables.positions.changelog_topic,
         ),
         tables=tables,
         directory=AgentDirectory(),
         delivery=delivery_for(worker.processing_guarantee, app),
         dedupe_window_ms=worker.dedupe_window_ms,
         directory_timeout_s=worker.directory_timeout_ms / 1000,
-        positions=StartPositions(settings, app_id, app),
         restore=restore,
         seek=seek,
         on_failure=lambda exc: asyncio.ensure_future(app.crash(exc)),  # type: ignore[arg-type]
@@ -141,7 +142,11 @@ def build_app(settings: Settings, worker: WorkerSettings) -> faust.App:
     async def on_revoked(sender: Any, revoked: set[Any], **_: Any) -> None:
         await runtime.on_revoked({(tp.topic, tp.partition) for tp in revoked})
 
+    async def on_assigned(sender: Any, assigned: set[Any], **_: Any) -> None:
+        runtime.on_assigned()
+
     app.on_rebalance_complete.connect(on_rebalance_complete)  # type: ignore[arg-type]
+    app.on_partitions_assigned.connect(on_assigned)  # type: ignore[arg-type]
     app.on_partitions_revoked.connect(on_revoked)  # type: ignore[arg-type]
     app.timer(HOLE_RETRY_S)(runtime.tick)
 

@@ -64,16 +64,30 @@ class WorkerSettings(BaseSettings):
         description="exactly_once: outputs, dead letters, state and offsets in one transaction "
         "per source partition and batch; at_least_once: the same without transactions.",
     )
-    batch_max_events: int = Field(default=500, ge=1, le=10_000, description="take() max.")
-    batch_within_ms: int = Field(default=20, ge=1, description="take() within, milliseconds.")
+    batch_max_events: int = Field(
+        default=500, ge=1, le=10_000, description="take() max; also the most events per EventBatch."
+    )
+    batch_within_ms: int = Field(
+        default=20, ge=1, description="take() within: the longest an event waits for its batch."
+    )
     batch_max_bytes: int = Field(
         default=900_000,
         ge=256 * 1024,
         description="An encoded EventBatch above this is split (Kafka's default limit is 1 MiB).",
     )
-    dedupe_window_ms: int = Field(default=15 * 60 * 1000, ge=1, description="Dedupe memory.")
-    max_future_skew_ms: int = Field(default=DEFAULT_MAX_FUTURE_SKEW_MS, ge=0)
-    rules: dict[str, RuleSpec] = Field(default_factory=dict)
+    dedupe_window_ms: int = Field(
+        default=15 * 60 * 1000, ge=1, description="How long an event_id is remembered for dedupe."
+    )
+    max_future_skew_ms: int = Field(
+        default=DEFAULT_MAX_FUTURE_SKEW_MS,
+        ge=0,
+        description="How far ahead of now occurred_at may be before invalid:future-timestamp.",
+    )
+    rules: dict[str, RuleSpec] = Field(
+        default_factory=dict,
+        description='Per output stream, JSON: {"DecisionMade": {"min_severity": "warning"}, '
+        '"*": {"allowed_event_types": [...]}}.',
+    )
     session_timeout_ms: int = Field(
         default=30_000, ge=6_000, description="How long a dead worker keeps its partitions."
     )
@@ -81,10 +95,10 @@ class WorkerSettings(BaseSettings):
         default=60_000, ge=1_000, description="Start-up wait for ref.agents to be read."
     )
     web_enabled: bool = Field(default=False, description="Faust's HTTP port (/metrics).")
-    web_port: int = Field(default=6066, ge=1, le=65535)
-    web_bind: str = "127.0.0.1"
+    web_port: int = Field(default=6066, ge=1, le=65535, description="Port of the web server.")
+    web_bind: str = Field(default="127.0.0.1", description="Address the web server binds.")
     data_dir: Path = Field(default=Path(".regstream/worker"), description="Faust's data dir.")
-    log_level: str = "info"
+    log_level: str = Field(default="info", description="debug, info, warning or error.")
 
     @field_validator("rules")
     @classmethod

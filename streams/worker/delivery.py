@@ -10,17 +10,20 @@ with ``acks=False`` and Faust never commits them.
 - :class:`ExactlyOnce`: one Kafka transaction per source partition number and batch, on the
   transactional producer Faust keeps for that partition (``transactional.id =
   <app id>-<group>-<partition>``, which fences a zombie of the same partition). Every record —
-  EventBatch, dead letter, changelog — is sent with that transactional id *explicitly*, then the
-  offsets are added to the same transaction and it is committed. Readers with ``read_committed``
-  see all of it or none of it.
-- :class:`AtLeastOnce`: the same records through the plain producer, all acknowledged, then the
-  offsets are committed. A crash in between repeats the batch; readers dedupe by ``event_id``.
+  EventBatch, dead letter, changelog — is sent with that transactional id *explicitly* (never
+  through Faust's buffered ``send_soon``, faust-streaming issue 177), then the offsets are added
+  to the same transaction and it is committed. Readers with ``read_committed`` see all of it or
+  none of it.
+- :class:`AtLeastOnce`: the same records through the plain producer, all acknowledged; then the
+  ``positions`` changelog records (they mark the records done, so they must not arrive before
+  the outputs); then the offsets are committed. A crash in between repeats part of the batch;
+  readers dedupe by ``event_id``.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -33,18 +36,20 @@ TPKey = tuple[str, int]
 
 @dataclass
 class Unit:
-    """What one commit covers: records to send and the next offset of each input partition."""
+    """What one commit covers: records to send, records that close the unit (the input
+    positions, sent last), and the next offset of each input partition."""
 
     records: list[Outgoing] = field(default_factory=list)
     offsets: dict[TPKey, int] = field(default_factory=dict)
+    closing: list[Outgoing] = field(default_factory=list)
 
 
 class Delivery(Protocol):
     def unit_key(self, tp: TPKey) -> str:
         """Which commit unit a source partition belongs to."""
 
-    def owns(self, tp: TPKey) -> bool:
-        """Whether this worker may still write for the source partition."""
+    def assigned(self) -> Set[TPKey]:
+        """The source partitions this worker may write for now."""
 
     async def deliver(self, key: str, unit: Unit) -> bool:
         """Send the unit's records and commit its offsets; False: not committed, will repeat."""
@@ -75,12 +80,12 @@ class ExactlyOnce:
         group = self._app.assignor.group_for_topic(tp[0])
         return f"{self._app.conf.id}-{group}-{tp[1]}"
 
-    def owns(self, tp: TPKey) -> bool:
-        return tp in self._app.consumer.assignment()
+    def assigned(self) -> Set[TPKey]:
+        return self._app.consumer.assignment()  # Faust TPs are (topic, partition) tuples
 
     async def deliver(self, key: str, unit: Unit) -> bool:
         producer = self._app.producer
-        await _send_all(producer, unit.records, key)
+        await _send_all(producer, [*unit.records, *unit.closing], key)
         offsets = {TopicPartition(*tp): offset for tp, offset in unit.offsets.items()}
         await producer.commit_transactions(
             {key: offsets}, self._app.conf.id, start_new_transaction=True
@@ -88,15 +93,18 @@ class ExactlyOnce:
         return True
 
     async def reset(self, tps: set[TPKey]) -> None:
-        """Abort the open (empty) transaction of each revoked partition.
+        """Close the transactional producer of each revoked partition.
 
-        Faust keeps a transaction open between commits and begins one again on every assignment;
-        beginning twice fails (the "Invalid state transition" warnings of issue 323). Aborting the
-        idle transaction here — after Faust waited for in-flight batches — also guarantees that
+        Faust keeps a producer per partition, begins a transaction on it on every assignment and
+        only stops it when it computes the partition as revoked, which it does not always do (a
+        partition handed to another worker kept its old, soon fenced producer here: the next
+        assignment then began a transaction on a fenced producer and sends failed). Closing them
+        here — after Faust waited for in-flight batches and the outbox drained — means every
+        assignment starts from a fresh producer (``init_transactions`` fences any zombie), and
         nothing sent before a rebalance can be committed after it.
         """
         for key in sorted({self.unit_key(tp) for tp in tps if self._has_group(tp[0])}):
-            await self._app.producer.abort_transaction(key)
+            await self._app.producer.stop_transaction(key)
 
     def _has_group(self, topic: str) -> bool:
         try:
@@ -115,11 +123,14 @@ class AtLeastOnce:
     def unit_key(self, tp: TPKey) -> str:
         return "all"
 
-    def owns(self, tp: TPKey) -> bool:
-        return tp in self._app.consumer.assignment()
+    def assigned(self) -> Set[TPKey]:
+        return self._app.consumer.assignment()  # Faust TPs are (topic, partition) tuples
 
     async def deliver(self, key: str, unit: Unit) -> bool:
+        # Positions last: a position in the changelog says "these records are done", so it may
+        # only exist once every output of theirs is acknowledged.
         await _send_all(self._app.producer, unit.records, None)
+        await _send_all(self._app.producer, unit.closing, None)
         # Faust's own commit call minus its ack bookkeeping. False after a rebalance: the new
         # owner repeats the batch, which at-least-once allows.
         return bool(await self._app.consumer._commit(_faust_offsets(unit.offsets)))

@@ -3,8 +3,11 @@
 The worker commits "last processed offset + 1" per partition, so a record Faust failed to hand
 over (dropped from a queue it cleared, skipped by a fetch it abandoned) would be committed past and
 lost without a trace. The guard makes that impossible rather than unlikely. Per partition it knows
-the next offset it *expects* — learned from the committed offset when the partition is assigned,
-then moved by every record it admits — and sorts each arriving record:
+the next offset it *expects* — learned when the partition is assigned from the ``positions`` table
+(written in the same transaction as the offsets, so it is exact even when Kafka answers an offset
+fetch with a stale committed offset, as it may right after a transaction without KIP-447's
+``require_stable``, which aiokafka does not send), then moved by every record it admits — and
+sorts each arriving record:
 
 - below the expected offset: already handed to delivery (a re-delivery after a seek, or a second
   copy in Faust's buffers: the duplicates after rebalance of faust-streaming issues 517, 323,
@@ -67,8 +70,14 @@ class PositionGuard:
             self._holes.pop(tp, None)
 
     def admit(self, tp: TP, records: Sequence[Inbound]) -> tuple[list[Inbound], int | None]:
-        """The records to process now, in order, and the offset to seek back to (or None)."""
-        expected = self._expected[tp]
+        """The records to process now, in order, and the offset to seek back to (or None).
+
+        A partition with no known position starts at its first record (Faust sought it to the
+        committed offset, or to the beginning for a partition never committed).
+        """
+        if not records:
+            return [], None
+        expected = self._expected.setdefault(tp, records[0].coordinates.offset)
         admitted: list[Inbound] = []
         seek: int | None = None
         for record in records:

@@ -4,9 +4,10 @@ Why: Faust's ``take()`` adds no record to the next batch until the agent's body 
 agent that awaited its own transaction commit would leave the input idle for the whole commit
 (tens of milliseconds: AddPartitionsToTxn, produce, TxnOffsetCommit, EndTxn). Instead the body
 puts the processed batch here and returns; a single task delivers. Batches that arrive while a
-delivery is in flight are merged into the next one — records appended in order, offsets moved
-forward — so one transaction per unit carries several batches (group commit), and deliveries of a
-unit stay strictly in input order.
+delivery is in flight are merged into the next one (:meth:`Pending.merge`: events appended in
+order, offsets moved forward), so one transaction per unit — and one ``EventBatch`` per source
+partition — carries several ``take()`` batches (group commit), and deliveries of a unit stay
+strictly in input order.
 
 Backpressure: :meth:`Outbox.put` waits while more than ``max_records`` records are pending.
 Failure: a delivery that raises is fatal; ``on_failure`` is called (the worker stops), and every
@@ -18,9 +19,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from streams.worker.delivery import Unit
+from streams.worker.output import Pending
 
-Deliver = Callable[[dict[str, Unit]], Awaitable[None]]
+Deliver = Callable[[dict[str, Pending]], Awaitable[None]]
 
 
 class Outbox:
@@ -34,7 +35,7 @@ class Outbox:
         self._deliver = deliver
         self._max_records = max_records
         self._on_failure = on_failure
-        self._pending: dict[str, Unit] = {}
+        self._pending: dict[str, Pending] = {}
         self._pending_records = 0
         self._delivering = False
         self._failure: BaseException | None = None
@@ -42,17 +43,18 @@ class Outbox:
         self._task: asyncio.Task[None] | None = None
         self.deliveries = 0
 
-    async def put(self, units: dict[str, Unit]) -> None:
+    async def put(self, units: dict[str, Pending]) -> None:
         """Queue a processed batch; returns once it is queued (not delivered)."""
         self._raise_failure()
         if self._task is None:
             self._task = asyncio.create_task(self._run())
         async with self._changed:
             for key, unit in units.items():
-                merged = self._pending.setdefault(key, Unit())
-                merged.records.extend(unit.records)
-                merged.offsets.update(unit.offsets)
-                self._pending_records += len(unit.records)
+                if key in self._pending:
+                    self._pending[key].merge(unit)
+                else:
+                    self._pending[key] = unit
+                self._pending_records += unit.size
             self._changed.notify_all()
             await self._changed.wait_for(
                 lambda: self._pending_records <= self._max_records or self._failure is not None

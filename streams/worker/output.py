@@ -1,23 +1,36 @@
-"""Records the worker sends, and ``EventBatch`` encoding that stays under Kafka's size limit.
+"""What a commit unit owes Kafka, and how it becomes records: ``EventBatch`` encoding and splitting.
 
-Everything a batch produces — EventBatch records, dead letters, changelog records — becomes an
-:class:`Outgoing` first, so delivery is one loop over one list whatever the guarantee.
+Processing a ``take()`` batch yields, per source partition, enriched events, dead letters,
+changelog changes and the next offset: a :class:`Pending` unit. Pending units of the same commit
+unit merge while a delivery is in flight (:mod:`streams.worker.outbox`), and only then are the
+events of each source partition encoded — one ``EventBatch`` per source partition and delivery,
+in input order, at most ``max_events`` events and ``max_bytes`` bytes each. Encoding late keeps
+batches large under load (one record for what several small ``take()`` batches collected)
+without delaying anything at low load (a delivery starts as soon as the previous one is done).
 
-Size: ``take(max_events)`` bounds a batch by count, Kafka bounds a record by bytes (1 MiB by
-default). An encoded batch over ``max_bytes`` is split in halves, recursively, keeping event order;
-each part is a full ``EventBatch`` with its own id. A single event too large even alone cannot be
-published: it is reported back so the caller dead-letters it (never dropped, never a crash loop).
+Size: an encoded batch over ``max_bytes`` is split in halves, recursively, keeping event order;
+each part is a full ``EventBatch`` with its own id. Events whose input alone comes close to the
+limit are dead-lettered before processing (:mod:`streams.worker.partition`), so a single event
+always fits; one that still does not (an enrichment of over ``ENRICHMENT_MARGIN`` bytes) stops the
+worker with :class:`OutputTooLarge` rather than being dropped.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from schemas.catalog import TopicCatalog
 from schemas.codec import Codec
+from streams.pipeline import build_batches
+from streams.pipeline.coordinates import Coordinates
 
 Headers = list[tuple[str, bytes]]
+TPKey = tuple[str, int]
+ENRICHMENT_MARGIN = 64 * 1024
+"""Bytes an event may grow by when enriched and wrapped in a batch (typically a few hundred)."""
 
 
 class Outgoing(NamedTuple):
@@ -31,38 +44,87 @@ class Outgoing(NamedTuple):
 
 
 class OutputTooLarge(ValueError):
-    """An enriched event does not fit in a Kafka record even alone; dead-lettered, not retried."""
+    """An enriched event does not fit in a Kafka record."""
 
     dlq_reason = "output-too-large"
     retriable = False
 
 
-def encode_batches(
-    batch: dict[str, Any],
-    codec: Codec,
-    max_bytes: int,
-    *,
-    new_batch_id: Callable[[], str] = lambda: str(uuid.uuid4()),
-) -> tuple[list[bytes], list[int]]:
-    """Encode ``batch``, split as needed; return (encoded parts, indexes of events too large).
+@dataclass
+class Pending:
+    """A commit unit's share of one or more ``take()`` batches, not yet encoded."""
 
-    Indexes refer to ``batch["events"]``; those events are left out of every part.
-    """
-    parts: list[bytes] = []
-    too_large: list[int] = []
+    events: dict[TPKey, list[tuple[Coordinates, dict[str, Any]]]] = field(default_factory=dict)
+    dead_letters: list[Outgoing] = field(default_factory=list)
+    changelog: dict[tuple[str, int, bytes], bytes | None] = field(default_factory=dict)
+    offsets: dict[TPKey, int] = field(default_factory=dict)
 
-    def encode(events: list[tuple[int, dict[str, Any]]], batch_id: str) -> None:
-        data = codec.encode(
-            "EventBatch", {**batch, "batch_id": batch_id, "events": [e for _, e in events]}
-        )
-        if len(data) <= max_bytes:
-            parts.append(data)
-        elif len(events) == 1:
-            too_large.append(events[0][0])
-        else:
-            half = len(events) // 2
-            encode(events[:half], new_batch_id())
-            encode(events[half:], new_batch_id())
+    @property
+    def size(self) -> int:
+        return sum(map(len, self.events.values())) + len(self.dead_letters) + len(self.changelog)
 
-    encode(list(enumerate(batch["events"])), batch["batch_id"])
-    return parts, too_large
+    def add_changes(self, records: list[Outgoing]) -> None:
+        """Changelog records; a later change of a key replaces an earlier one."""
+        for record in records:
+            assert record.partition is not None and record.key is not None
+            self.changelog[(record.topic, record.partition, record.key)] = record.value
+
+    def merge(self, later: Pending) -> None:
+        """Append a later batch of the same unit (order kept, offsets moved forward)."""
+        for tp, events in later.events.items():
+            self.events.setdefault(tp, []).extend(events)
+        self.dead_letters.extend(later.dead_letters)
+        self.changelog.update(later.changelog)
+        self.offsets.update(later.offsets)
+
+
+@dataclass(frozen=True)
+class BatchEncoder:
+    """Turns a :class:`Pending` unit into records: EventBatches, dead letters, changelog."""
+
+    codec: Codec
+    catalog: TopicCatalog
+    max_events: int
+    max_bytes: int
+    positions_topic: str
+    new_batch_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))
+
+    def records(self, pending: Pending, now_ms: int) -> tuple[list[Outgoing], list[Outgoing]]:
+        """(records, closing records): the positions changelog closes a unit — see
+        :class:`streams.worker.delivery.AtLeastOnce` for why it must go last."""
+        records: list[Outgoing] = []
+        for (topic, partition), events in pending.events.items():
+            event_type = self.catalog.event_type_of(topic)
+            assert event_type is not None
+            live = self.catalog.live_topic(event_type)
+            for start in range(0, len(events), self.max_events):
+                (batch,) = build_batches(
+                    events[start : start + self.max_events],
+                    event_type=event_type,
+                    created_at_ms=now_ms,
+                    new_batch_id=self.new_batch_id,
+                )
+                records.extend(Outgoing(live, partition, None, part) for part in self.encode(batch))
+        records.extend(pending.dead_letters)
+        closing: list[Outgoing] = []
+        for (topic, partition, key), value in pending.changelog.items():
+            target = closing if topic == self.positions_topic else records
+            target.append(Outgoing(topic, partition, key, value))
+        return records, closing
+
+    def encode(self, batch: dict[str, Any]) -> list[bytes]:
+        """The batch encoded, split in order into parts of at most ``max_bytes``."""
+        data = self.codec.encode("EventBatch", batch)
+        if len(data) <= self.max_bytes:
+            return [data]
+        events = batch["events"]
+        if len(events) == 1:
+            raise OutputTooLarge(
+                f"event at offset {events[0]['source_offset']} of {batch['source_topic']}/"
+                f"{batch['source_partition']} is {len(data)} bytes once enriched"
+            )
+        half = len(events) // 2
+        return [
+            *self.encode({**batch, "batch_id": self.new_batch_id(), "events": events[:half]}),
+            *self.encode({**batch, "batch_id": self.new_batch_id(), "events": events[half:]}),
+        ]

@@ -1,13 +1,14 @@
-"""One ``take()`` batch, end to end: guard → process per partition → journal → deliver.
+"""One ``take()`` batch, end to end: adopt → guard → process per partition → journal → queue.
 
 The agent hands every batch to :meth:`PipelineRuntime.handle`. Records are grouped by source
-partition (order is only promised per key, and a key lives in one partition); each group is
-checked against ownership and the position guard, processed by
-:class:`~streams.worker.partition.PartitionProcessor` with the staged tables set to that
+partition (order is only promised per key, and a key lives in one partition). The first records
+after an assignment make the worker *adopt* its partitions: load their tables from the changelogs
+and learn each partition's position. Each group is then checked against the position guard,
+processed by :class:`~streams.worker.partition.PartitionProcessor` with the tables set to that
 partition, counted in the ledger, and collected into its commit unit with the table journal and
-the next offset. The batch then goes to the :class:`~streams.worker.outbox.Outbox`, which
-delivers in the background (one transaction per unit under exactly-once) while the agent collects
-and processes the next batch.
+the next offset (also written to the ``positions`` table). The batch then goes to the
+:class:`~streams.worker.outbox.Outbox`, which delivers in the background (one transaction per
+unit under exactly-once) while the agent collects and processes the next batch.
 
 Faust acks a batch when ``handle`` returns; the acks commit nothing (see
 :mod:`streams.worker.delivery`). Before partitions are revoked Faust waits for those acks, and
@@ -20,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from streams.pipeline import Deduper, DispositionCounter, HashChain, Stores
@@ -30,7 +31,7 @@ from streams.worker.guard import PositionGuard
 from streams.worker.inbound import Inbound, group_by_partition
 from streams.worker.ledger import Ledger
 from streams.worker.outbox import Outbox
-from streams.worker.output import Outgoing
+from streams.worker.output import BatchEncoder, Outgoing, Pending
 from streams.worker.partition import PartitionProcessor
 from streams.worker.state import ChangelogTable
 
@@ -38,17 +39,22 @@ log = logging.getLogger(__name__)
 TP = tuple[str, int]
 
 
+def position_key(tp: TP) -> str:
+    return f"{tp[0]}|{tp[1]}"
+
+
 @dataclass(frozen=True)
 class Tables:
-    """The worker's three state tables (:mod:`streams.worker.state`)."""
+    """The worker's four state tables (:mod:`streams.worker.state`)."""
 
     dedupe: ChangelogTable
     chain: ChangelogTable
     counts: ChangelogTable
+    positions: ChangelogTable
 
     @property
     def all(self) -> tuple[ChangelogTable, ...]:
-        return (self.dedupe, self.chain, self.counts)
+        return (self.dedupe, self.chain, self.counts, self.positions)
 
     def set_partition(self, partition: int) -> None:
         for table in self.all:
@@ -67,25 +73,25 @@ class PipelineRuntime:
         self,
         *,
         processor: PartitionProcessor,
+        encoder: BatchEncoder,
         tables: Tables,
         directory: AgentDirectory,
         delivery: Delivery,
         dedupe_window_ms: int,
         directory_timeout_s: float = 60.0,
         clock: Callable[[], float] = time.time,
-        positions: Callable[[list[TP]], Awaitable[dict[TP, int]]],
         restore: Callable[[Tables, set[int]], Awaitable[int]],
         seek: Callable[[TP, int], Awaitable[None]],
         on_failure: Callable[[BaseException], None] = lambda exc: None,
         max_pending_records: int = 20_000,
     ) -> None:
         self._processor = processor
+        self._encoder = encoder
         self._tables = tables
         self._directory = directory
         self._delivery = delivery
         self._directory_timeout_s = directory_timeout_s
         self._clock = clock
-        self._positions = positions
         self._restore = restore
         self._restored: set[int] = set()
         self._seek = seek
@@ -97,10 +103,23 @@ class PipelineRuntime:
         self.guard = PositionGuard()
         self.batches = 0
         self.not_owned = 0
+        self.dropped = 0
+        self._accepting = False
+        self._generation = 0
+
+    def on_assigned(self) -> None:
+        """A rebalance finished: batches are accepted again."""
+        self._accepting = True
 
     async def on_revoked(self, tps: set[tuple[str, int]]) -> None:
         """Before partitions move: finish the batches in flight, forget what they owned, drop
-        idle transactions. State and positions are loaded again if they come back."""
+        idle transactions. State and positions are loaded again if they come back.
+
+        Until :meth:`on_assigned`, batches are dropped unprocessed: records buffered before the
+        rebalance are read again from the committed offsets by whoever owns them next.
+        """
+        self._accepting = False
+        self._generation += 1
         await self.flush()
         log.info("partitions revoked: %d; deliveries flushed", len(tps))
         self.guard.forget(tps)
@@ -109,9 +128,13 @@ class PipelineRuntime:
             self._restored.discard(partition)
         await self._delivery.reset(tps)
 
-    async def _adopt(self, tps: list[TP]) -> None:
-        """First records of newly assigned partitions: load their state, learn their positions."""
-        partitions = {p for _, p in tps} - self._restored
+    async def _adopt(self, tps: list[TP], assigned: Iterable[TP]) -> None:
+        """First records of newly assigned partitions: load their state, learn their positions.
+
+        State is loaded for every assigned partition number at once, so the first records of
+        each partition do not wait for a load of their own.
+        """
+        partitions = {p for _, p in assigned} - self._restored
         if partitions:
             await self._restore(self._tables, partitions)
             self._restored |= partitions
@@ -119,22 +142,32 @@ class PipelineRuntime:
             log.info(
                 "partitions %s adopted; dedupe index: %d event ids", sorted(partitions), indexed
             )
-        for tp, offset in (await self._positions(tps)).items():
-            self.guard.learn(tp, offset)
+        for tp in tps:
+            position = self._tables.positions.get(position_key(tp))
+            if position is not None:
+                self.guard.learn(tp, int(position))
 
     async def handle(self, records: Sequence[Inbound]) -> None:
         """Process ``records`` and queue them for delivery (see :mod:`streams.worker.outbox`)."""
         if not self._directory.ready.is_set():
             await self._directory.wait_ready(self._directory_timeout_s)
+        generation = self._generation
+        if not self._accepting:
+            self.dropped += len(records)
+            return
         groups = {}
+        assigned = self._delivery.assigned()
         for tp, group in group_by_partition(records).items():
-            if self._delivery.owns(tp):
+            if tp in assigned:
                 groups[tp] = group
             else:  # revoked while buffered: the new owner reads it from the committed offset
                 self.not_owned += len(group)
         unknown = [tp for tp in groups if not self.guard.knows(tp)]
         if unknown:
-            await self._adopt(unknown)
+            await self._adopt(unknown, assigned)
+            if generation != self._generation or not self._accepting:
+                self.dropped += len(records)  # a rebalance began while state was loading
+                return
         units, seeks = self._prepare(groups)
         if units:
             await self._outbox.put(units)
@@ -156,37 +189,45 @@ class PipelineRuntime:
 
     def _prepare(
         self, groups: dict[tuple[str, int], list[Inbound]]
-    ) -> tuple[dict[str, Unit], list[tuple[tuple[str, int], int]]]:
+    ) -> tuple[dict[str, Pending], list[tuple[tuple[str, int], int]]]:
         now_ms = int(self._clock() * 1000)
-        units: dict[str, Unit] = {}
+        units: dict[str, Pending] = {}
         seeks = []
         for tp, group in groups.items():
             admitted, seek = self.guard.admit(tp, group)
             if seek is not None:
                 seeks.append((tp, seek))
             if admitted:
-                unit = units.setdefault(self._delivery.unit_key(tp), Unit())
+                unit = units.setdefault(self._delivery.unit_key(tp), Pending())
                 self._process(tp, admitted, unit, now_ms)
         return units, seeks
 
-    async def _deliver(self, units: dict[str, Unit]) -> None:
-        keys = list(units)
+    async def _deliver(self, pending: dict[str, Pending]) -> None:
+        now_ms = int(self._clock() * 1000)
+        keys = list(pending)
+        units = {}
+        for key in keys:
+            records, closing = self._encoder.records(pending[key], now_ms)
+            units[key] = Unit(records, pending[key].offsets, closing)
         results = await asyncio.gather(*(self._delivery.deliver(k, units[k]) for k in keys))
         for key, committed in zip(keys, results, strict=True):
             if not committed:
                 log.warning("offsets of %s not committed (rebalance); may be read again", key)
 
     def _process(
-        self, tp: tuple[str, int], records: list[Inbound], unit: Unit, now_ms: int
+        self, tp: tuple[str, int], records: list[Inbound], unit: Pending, now_ms: int
     ) -> None:
         topic, partition = tp
         self._tables.set_partition(partition)
         outcome = self._processor.process(topic, partition, records, self._stores, now_ms)
         self._ledger.add(topic, partition, outcome.dispositions)
+        self._tables.positions[position_key(tp)] = outcome.next_offset
         for disposition in outcome.dispositions:
             self.counter.add(topic, disposition)
-        unit.records.extend(outcome.outgoing)
-        unit.records.extend(self._tables.drain())
+        if outcome.events:
+            unit.events.setdefault(tp, []).extend(outcome.events)
+        unit.dead_letters.extend(outcome.dead_letters)
+        unit.add_changes(self._tables.drain())
         unit.offsets[tp] = outcome.next_offset
 
     @property
@@ -201,5 +242,6 @@ class PipelineRuntime:
             "guard_holes_found_total": self.guard.holes_found,
             "guard_holes_accepted_total": self.guard.holes_accepted,
             "not_owned_total": self.not_owned,
+            "dropped_in_rebalance_total": self.dropped,
             "directory_agents": len(self._directory),
         }

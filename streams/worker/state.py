@@ -1,8 +1,9 @@
 """The worker's state tables: in-memory mappings backed by compacted changelog topics.
 
-Three tables — ``dedupe`` (event_id → sighting), ``chain`` (agent_id → chain head) and ``counts``
-(the ledger) — each a dict in memory and a compacted topic ``<app id>-<table>-changelog`` with
-one partition per input partition number. A change made while processing a record of partition
+Four tables — ``dedupe`` (event_id → sighting), ``chain`` (agent_id → chain head), ``counts``
+(the ledger) and ``positions`` (input topic-partition → next offset to process) — each a dict in
+memory and a compacted topic ``<app id>-<table>-changelog`` with one partition per input
+partition number. A change made while processing a record of partition
 ``p`` is written to changelog partition ``p``, so a partition's state moves with the partition.
 
 Why not Faust tables (measured, see docs/pipeline.md "Faust pitfalls"): under ``exactly_once``
@@ -33,7 +34,7 @@ from schemas.catalog import TopicSpec
 from streams.settings import Settings
 from streams.worker.output import Outgoing
 
-TABLES = ("dedupe", "chain", "counts")
+TABLES = ("dedupe", "chain", "counts", "positions")
 
 
 def changelog_topic(app_id: str, table: str) -> str:

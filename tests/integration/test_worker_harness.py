@@ -38,6 +38,7 @@ from streams.pipeline.policy import parse_dead_letter_headers
 from streams.producer import EventProducer
 from streams.samples import SampleEvents
 from streams.settings import Settings
+from streams.topics import create_topics
 from streams.worker.config import WorkerSettings
 from streams.worker.ledger import CountKey, read_counts
 from streams.worker.reading import read_to_end
@@ -423,3 +424,35 @@ async def account(settings: Settings, plan: Plan) -> list[str]:
     if +totals != +expected:
         problems.append(f"ledger {dict(totals)} != expected {dict(expected)}")
     return problems
+
+
+# -- the kill -9 run ---------------------------------------------------------------------------
+
+
+async def run_with_kills(
+    settings: Settings, plan: Plan, tmp_path: Path, kill_at: tuple[float, ...], timeout_s: float
+) -> list[str]:
+    """Process ``plan`` with one worker, SIGKILLed once past each fraction of the input."""
+    await create_topics(settings)
+    await publish(settings, plan)
+    env = worker_env(settings, tmp_path / "data", processing_guarantee="exactly_once")
+    with running_workers(env, tmp_path) as workers:
+        worker = workers.start()
+        for fraction in kill_at:
+            target = int(plan.total * fraction)
+
+            async def reached(target: int = target) -> bool:
+                return await committed_progress(settings) >= target
+
+            wanted = f"progress to {target} of {plan.total}"
+            await wait_for(reached, timeout_s, lambda wanted=wanted: wanted, workers)
+            assert await committed_progress(settings) < plan.total, "finished before the kill"
+            worker.kill()
+            worker = workers.start()
+
+        async def done() -> bool:
+            return sum((await ledger_totals(settings)).values()) >= plan.total
+
+        await wait_for(done, timeout_s, lambda: f"all {plan.total} accounted", workers)
+        problems = await account(settings, plan)
+        return [*problems, *([workers.logs()] if problems else [])]
