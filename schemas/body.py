@@ -179,6 +179,11 @@ class BodyReader:
         self._scanner: Scanner | None = None
         self.is_batch = name == BATCH
 
+    def current_body(self, data: bytes, offset: int) -> memoryview | None:
+        """``data[offset:]`` when it was written with the current schema, else None: such a
+        body, once it decoded cleanly, is byte for byte what a batch holds as its payload."""
+        return memoryview(data)[offset:] if self.reader is None else None
+
     def read(self, data: bytes, offset: int) -> dict[str, Any]:
         """Decode ``data[offset:]``, which must hold exactly one record."""
         size = len(data)

@@ -63,6 +63,9 @@ class Codec(Protocol):
 
     def decode_expecting(self, event_type: str, data: bytes) -> Decoded: ...
 
+    def current_body(self, data: bytes) -> memoryview | None:
+        """The Avro body of ``data`` (which decoded) if its writer schema is the current one."""
+
 
 def check_size(data: bytes, limits: DecodeLimits) -> None:
     """``RecordTooLarge`` before any parsing when ``data`` is over the byte cap."""
@@ -135,6 +138,9 @@ class AvroCodec:
         reader = self._reader(data)
         expect(event_type, reader.name)
         return Decoded(reader.name, reader.read(data, HEADER_SIZE))
+
+    def current_body(self, data: bytes) -> memoryview | None:
+        return self._reader(data).current_body(data, HEADER_SIZE)
 
 
 def codec_for(

@@ -201,3 +201,6 @@ class ConfluentCodec:
         reader = self._reader(data)
         expect(event_type, reader.name)
         return Decoded(reader.name, reader.read(data, HEADER_SIZE))
+
+    def current_body(self, data: bytes) -> memoryview | None:
+        return self._reader(data).current_body(data, HEADER_SIZE)

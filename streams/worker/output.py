@@ -8,6 +8,11 @@ in input order, at most ``max_events`` events and ``max_bytes`` bytes each. Enco
 batches large under load (one record for what several small ``take()`` batches collected)
 without delaying anything at low load (a delivery starts as soon as the previous one is done).
 
+Encoding: a passed event keeps the input bytes it was decoded from, and when those were written
+with the current schema of their type they *are* the event's payload in the batch, so the batch
+is spliced around them (:mod:`schemas.splice`) instead of encoding every payload again; any other
+batch goes through the codec's validating encoder. Both write the same bytes.
+
 Size: an encoded batch over ``max_bytes`` is split in halves, recursively, keeping event order;
 each part is a full ``EventBatch`` with its own id. Events whose input alone comes close to the
 limit are dead-lettered before processing (:mod:`streams.worker.partition`), so a single event
@@ -24,6 +29,7 @@ from typing import Any, NamedTuple
 
 from schemas.catalog import TopicCatalog
 from schemas.codec import Codec
+from schemas.splice import BatchSplicer, SplicedEvent
 from streams.pipeline import build_batches
 from streams.pipeline.coordinates import Coordinates
 
@@ -43,6 +49,14 @@ class Outgoing(NamedTuple):
     headers: Headers | None = None
 
 
+class Passed(NamedTuple):
+    """An event that passed: where it was read, its ``EnrichedEvent``, its input bytes."""
+
+    coordinates: Coordinates
+    event: dict[str, Any]
+    value: bytes
+
+
 class OutputTooLarge(ValueError):
     """An enriched event does not fit in a Kafka record."""
 
@@ -54,7 +68,7 @@ class OutputTooLarge(ValueError):
 class Pending:
     """A commit unit's share of one or more ``take()`` batches, not yet encoded."""
 
-    events: dict[TPKey, list[tuple[Coordinates, dict[str, Any]]]] = field(default_factory=dict)
+    events: dict[TPKey, list[Passed]] = field(default_factory=dict)
     dead_letters: list[Outgoing] = field(default_factory=list)
     changelog: dict[tuple[str, int, bytes], bytes | None] = field(default_factory=dict)
     offsets: dict[TPKey, int] = field(default_factory=dict)
@@ -88,6 +102,10 @@ class BatchEncoder:
     max_bytes: int
     positions_topic: str
     new_batch_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))
+    splicer: BatchSplicer = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "splicer", BatchSplicer(self.codec))
 
     def records(self, pending: Pending, now_ms: int) -> tuple[list[Outgoing], list[Outgoing]]:
         """(records, closing records): the positions changelog closes a unit — see
@@ -98,13 +116,15 @@ class BatchEncoder:
             assert event_type is not None
             live = self.catalog.live_topic(event_type)
             for start in range(0, len(events), self.max_events):
+                passed = events[start : start + self.max_events]
                 (batch,) = build_batches(
-                    events[start : start + self.max_events],
+                    [(p.coordinates, p.event) for p in passed],
                     event_type=event_type,
                     created_at_ms=now_ms,
                     new_batch_id=self.new_batch_id,
                 )
-                records.extend(Outgoing(live, partition, None, part) for part in self.encode(batch))
+                parts = self.encode(batch, passed)
+                records.extend(Outgoing(live, partition, None, part) for part in parts)
         records.extend(pending.dead_letters)
         closing: list[Outgoing] = []
         for (topic, partition, key), value in pending.changelog.items():
@@ -112,9 +132,9 @@ class BatchEncoder:
             target.append(Outgoing(topic, partition, key, value))
         return records, closing
 
-    def encode(self, batch: dict[str, Any]) -> list[bytes]:
-        """The batch encoded, split in order into parts of at most ``max_bytes``."""
-        data = self.codec.encode("EventBatch", batch)
+    def encode(self, batch: dict[str, Any], passed: list[Passed]) -> list[bytes]:
+        """The batch of ``passed`` encoded, split in order into parts of at most ``max_bytes``."""
+        data = self._write(batch, passed)
         if len(data) <= self.max_bytes:
             return [data]
         events = batch["events"]
@@ -124,7 +144,21 @@ class BatchEncoder:
                 f"{batch['source_partition']} is {len(data)} bytes once enriched"
             )
         half = len(events) // 2
-        return [
-            *self.encode({**batch, "batch_id": self.new_batch_id(), "events": events[:half]}),
-            *self.encode({**batch, "batch_id": self.new_batch_id(), "events": events[half:]}),
-        ]
+        first = {**batch, "batch_id": self.new_batch_id(), "events": events[:half]}
+        second = {**batch, "batch_id": self.new_batch_id(), "events": events[half:]}
+        return [*self.encode(first, passed[:half]), *self.encode(second, passed[half:])]
+
+    def _write(self, batch: dict[str, Any], passed: list[Passed]) -> bytes:
+        """Spliced when every payload's input body can be reused, else encoded."""
+        found = (self.codec.current_body(p.value) for p in passed)
+        bodies = [body for body in found if body is not None]
+        if len(bodies) != len(passed):
+            return self.codec.encode("EventBatch", batch)
+        envelope = {name: value for name, value in batch.items() if name != "events"}
+        return self.splicer.encode(
+            envelope,
+            [
+                SplicedEvent(e["source_offset"], e["payload"][0], body, e["enrichment"])
+                for e, body in zip(batch["events"], bodies, strict=True)
+            ],
+        )

@@ -18,7 +18,6 @@ from schemas.catalog import TopicCatalog
 from schemas.codec import expect
 from schemas.errors import SchemaMismatch
 from streams.pipeline import (
-    Coordinates,
     Disposition,
     Outcome,
     PipelineConfig,
@@ -30,14 +29,14 @@ from streams.pipeline import (
 from streams.pipeline.policy import HEADER_PREFIX
 from streams.worker.codec import Undecodable
 from streams.worker.inbound import Inbound
-from streams.worker.output import ENRICHMENT_MARGIN, Outgoing, OutputTooLarge
+from streams.worker.output import ENRICHMENT_MARGIN, Outgoing, OutputTooLarge, Passed
 
 
 @dataclass
 class PartitionOutcome:
     """What one partition's records turned into; ``dispositions`` align with the records."""
 
-    events: list[tuple[Coordinates, dict[str, Any]]] = field(default_factory=list)
+    events: list[Passed] = field(default_factory=list)
     dead_letters: list[Outgoing] = field(default_factory=list)
     dispositions: list[Disposition] = field(default_factory=list)
     next_offset: int = 0
@@ -62,7 +61,7 @@ class PartitionProcessor:
             disposition, event = self._one(event_type, record, stores, now_ms)
             outcome.dispositions.append(disposition)
             if event is not None:
-                outcome.events.append((record.coordinates, event))
+                outcome.events.append(Passed(record.coordinates, event, record.value or b""))
             elif disposition.outcome is Outcome.DEAD_LETTER:
                 outcome.dead_letters.append(self._dead_letter(record, disposition, now_ms))
         return outcome

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from schemas import contract
 from schemas.catalog import TopicCatalog
+from schemas.codec import AvroCodec
 from streams.pipeline import Coordinates
-from streams.worker.output import BatchEncoder, Outgoing, OutputTooLarge, Pending
+from streams.worker.output import BatchEncoder, Outgoing, OutputTooLarge, Passed, Pending
 from tests.unit.pipeline.factories import decision
 from tests.unit.worker.factories import CODEC, TOPIC
 
@@ -16,7 +21,7 @@ CATALOG = TopicCatalog()
 POSITIONS = "app-positions-changelog"
 
 
-def event(offset: int, **over: Any) -> tuple[Coordinates, dict[str, Any]]:
+def event(offset: int, codec: AvroCodec = CODEC, **over: Any) -> Passed:
     enrichment = {
         "agent_name": None,
         "agent_known": False,
@@ -30,14 +35,17 @@ def event(offset: int, **over: Any) -> tuple[Coordinates, dict[str, Any]]:
         "hash": None,
     }
     record = decision(offset + 1, **over)
-    return (
+    return Passed(
         Coordinates(TOPIC, 1, offset, 1),
         {"source_offset": offset, "payload": ("DecisionMade", record), "enrichment": enrichment},
+        codec.encode("DecisionMade", record),
     )
 
 
-def encoder(max_events: int = 500, max_bytes: int = 900_000) -> BatchEncoder:
-    return BatchEncoder(CODEC, CATALOG, max_events, max_bytes, POSITIONS)
+def encoder(
+    max_events: int = 500, max_bytes: int = 900_000, codec: AvroCodec = CODEC
+) -> BatchEncoder:
+    return BatchEncoder(codec, CATALOG, max_events, max_bytes, POSITIONS)
 
 
 def decoded_offsets(records: list[Outgoing]) -> list[list[int]]:
@@ -53,7 +61,7 @@ def test_a_later_batch_merges_in_order_and_moves_offsets_forward() -> None:
     later.offsets[(TOPIC, 1)] = 3
     later.add_changes([Outgoing("t", 1, b'"k"', b"2")])
     first.merge(later)
-    assert [c.offset for c, _ in first.events[(TOPIC, 1)]] == [1, 2]
+    assert [p.coordinates.offset for p in first.events[(TOPIC, 1)]] == [1, 2]
     assert first.offsets == {(TOPIC, 1): 3}
     assert first.changelog == {("t", 1, b'"k"'): b"2"}
     assert first.size == 3
@@ -91,12 +99,30 @@ def test_an_event_too_large_alone_stops_the_worker_rather_than_being_dropped() -
         encoder(max_bytes=100).records(Pending(events={(TOPIC, 1): [event(1)]}), 1)
 
 
-def _batch(events: list[tuple[Coordinates, dict[str, Any]]]) -> dict[str, Any]:
+def test_inputs_written_with_an_older_schema_are_encoded_not_spliced(tmp_path: Path) -> None:
+    current = tmp_path / "avro"
+    shutil.copytree(Path(contract.__file__).parent / "avro", current)
+    path = current / "DecisionMade.avsc"
+    schema = json.loads(path.read_text())
+    schema["fields"].append({"name": "rationale", "type": "string", "default": ""})
+    path.write_text(json.dumps(schema))
+    old = contract.baseline_contract()
+    new = AvroCodec(contract.load_contract(current), previous=[old])
+    events = []
+    for passed in (event(1, AvroCodec(old, previous=[])), event(2, new, rationale="why")):
+        record = new.decode(passed.value).record  # as the worker holds it: read as current
+        events.append(passed._replace(event={**passed.event, "payload": ("DecisionMade", record)}))
+    records, _ = encoder(codec=new).records(Pending(events={(TOPIC, 1): events}), 1)
+    (batch,) = [new.decode(r.value).record for r in records]
+    assert [e["payload"][1]["rationale"] for e in batch["events"]] == ["", "why"]
+
+
+def _batch(events: list[Passed]) -> dict[str, Any]:
     return {
         "batch_id": "00000000-0000-4000-8000-000000000000",
         "event_type": "DecisionMade",
         "source_topic": TOPIC,
         "source_partition": 1,
         "created_at": 1,
-        "events": [e for _, e in events],
+        "events": [p.event for p in events],
     }

@@ -27,7 +27,7 @@ def run(records: list, **config: object):  # type: ignore[no-untyped-def]
 def test_a_valid_record_becomes_an_event_and_the_next_offset_follows_the_last() -> None:
     outcome = run([inbound(decision(1), offset=4), inbound(decision(2), offset=5)])
     assert [d.outcome for d in outcome.dispositions] == [Outcome.PASS, Outcome.PASS]
-    assert [c.offset for c, _ in outcome.events] == [4, 5]
+    assert [p.coordinates.offset for p in outcome.events] == [4, 5]
     assert outcome.next_offset == 6 and outcome.dead_letters == []
 
 
