@@ -40,43 +40,84 @@ class GatewaySettings(BaseSettings):
     ops_host: str = Field("127.0.0.1", description="Internal address of /healthz /readyz /metrics.")
     ops_port: int = Field(9108, ge=0, le=65535, description="Internal port; 0 picks a free one.")
     # auth
-    jwt_audience: str = "regstream"
-    jwt_issuer: str = "regstream-dev"
-    jwt_algorithms: list[str] = Field(default_factory=lambda: ["HS256"])
-    jwt_keys: SecretStr | None = None
-    jwks_url: str | None = None
-    jwt_max_lifetime_s: int = Field(24 * 3600, ge=60)
-    default_replay_horizon_s: int | None = None
+    jwt_audience: str = Field("regstream", description="Required `aud` claim of every JWT.")
+    jwt_issuer: str = Field("regstream-dev", description="Required `iss` claim of every JWT.")
+    jwt_algorithms: list[str] = Field(
+        default_factory=lambda: ["HS256"],
+        description="Accepted JWT algorithms (JSON list): HS256, RS256, ES256.",
+    )
+    jwt_keys: SecretStr | None = Field(
+        None, description='Verification keys, JSON: {"<kid>": {"alg": "RS256", "key": "<PEM>"}}.'
+    )
+    jwks_url: str | None = Field(None, description="JWKS endpoint to fetch verification keys from.")
+    jwt_max_lifetime_s: int = Field(
+        24 * 3600, ge=60, description="A JWT living longer than this (exp - iat) is refused."
+    )
+    default_replay_horizon_s: int | None = Field(
+        None,
+        description="How far back a client may replay when its JWT has no `replay_horizon_s`; "
+        "None: no limit.",
+    )
     allowed_origins: list[str] = Field(
         default_factory=list,
         description="Origin allow-list; the gateway's own origin (Host header) is always allowed.",
     )
     allow_missing_origin: bool = Field(True, description="Accept clients sending no Origin.")
     # resume tokens
-    resume_keys: SecretStr | None = None
-    resume_active_key: str | None = None
-    resume_ttl_s: int = Field(24 * 3600, ge=60)
+    resume_keys: SecretStr | None = Field(
+        None,
+        description='Resume-token keys, JSON: {"<kid>": "<secret, 32+ bytes>"}; same on every '
+        "instance. Default: the shared REGSTREAM_RESUME_SECRET.",
+    )
+    resume_active_key: str | None = Field(
+        None, description="The kid that signs new resume tokens; all keys verify (rotation)."
+    )
+    resume_ttl_s: int = Field(24 * 3600, ge=60, description="How long a resume token is valid.")
     # limits
-    max_frame_bytes: int = Field(64 * 1024, ge=1024)
-    rate_per_s: float = Field(50.0, gt=0)
-    rate_burst: int = Field(100, ge=1)
-    max_subscriptions: int = Field(64, ge=1)
-    max_pending_publishes: int = Field(32, ge=1)
+    max_frame_bytes: int = Field(
+        64 * 1024,
+        ge=1024,
+        description="Largest client frame; a larger one closes the connection (frame_too_large).",
+    )
+    rate_per_s: float = Field(50.0, gt=0, description="Client frames per second (token bucket).")
+    rate_burst: int = Field(100, ge=1, description="Frames a client may send at once.")
+    max_subscriptions: int = Field(64, ge=1, description="Subscriptions per connection.")
+    max_pending_publishes: int = Field(
+        32, ge=1, description="Publishes per connection awaiting Kafka's acknowledgement."
+    )
     max_connections_per_subject: int = Field(0, ge=0, description="0: no cap.")
     max_connections_per_ip: int = Field(0, ge=0, description="0: no cap.")
-    handshake_timeout_s: float = Field(10.0, gt=0)
-    ping_interval_s: float = Field(20.0, gt=0)
-    ping_timeout_s: float = Field(20.0, gt=0)
+    handshake_timeout_s: float = Field(
+        10.0, gt=0, description="Time to complete the WebSocket handshake."
+    )
+    ping_interval_s: float = Field(
+        20.0, gt=0, description="WebSocket ping (and heartbeat frame) interval."
+    )
+    ping_timeout_s: float = Field(
+        20.0, gt=0, description="A connection whose pong is this late is closed."
+    )
     compression: bool = Field(False, description="permessage-deflate (costs memory per client).")
-    send_high_bytes: int = Field(4 * 1024 * 1024, ge=1024)
-    send_low_bytes: int = Field(1024 * 1024, ge=0)
-    slow_close_s: float = Field(120.0, gt=0)
-    checkpoint_every_events: int = Field(500, ge=1)
-    checkpoint_interval_ms: int = Field(5_000, ge=10)
-    checkpoint_quiet_ms: int = Field(250, ge=10)
+    send_high_bytes: int = Field(
+        4 * 1024 * 1024, ge=1024, description="Send queue above this demotes a slow client."
+    )
+    send_low_bytes: int = Field(
+        1024 * 1024, ge=0, description="Send queue below this restores a demoted client."
+    )
+    slow_close_s: float = Field(
+        120.0, gt=0, description="A client slow for this long is closed with 4003 (resumable)."
+    )
+    checkpoint_every_events: int = Field(
+        500, ge=1, description="A checkpoint (resume token) at least every this many events."
+    )
+    checkpoint_interval_ms: int = Field(
+        5_000, ge=10, description="A checkpoint at least this often while positions move."
+    )
+    checkpoint_quiet_ms: int = Field(
+        250, ge=10, description="A checkpoint once the stream has been quiet this long."
+    )
     # TLS
-    tls_cert: Path | None = None
-    tls_key: Path | None = None
+    tls_cert: Path | None = Field(None, description="PEM certificate: serve wss:// and https://.")
+    tls_key: Path | None = Field(None, description="PEM private key of tls_cert.")
     # readers
     catchup_consumers: int = Field(4, ge=1, description="Kafka consumers serving catch-ups.")
     catchup_max_records: int = Field(500, ge=1, description="Records per catch-up turn.")
@@ -86,9 +127,13 @@ class GatewaySettings(BaseSettings):
     tail_history_events: int = Field(
         20_000, ge=0, description="Recent events per topic kept to serve resumes from memory."
     )
-    tick_ms: int = Field(200, ge=10)
+    tick_ms: int = Field(
+        200, ge=10, description="Housekeeping period: checkpoints, slow clients, expired JWTs."
+    )
     # operations
-    drain_deadline_s: float = Field(10.0, gt=0)
+    drain_deadline_s: float = Field(
+        10.0, gt=0, description="On SIGTERM: time to checkpoint and close every client."
+    )
     static_dir: Path | None = Field(None, description="Dashboard files; default gateway/static.")
     audit: bool = Field(True, description="Write gateway.audit records.")
     instance: str = Field("", description="Name in logs and audit records; default host:pid.")
