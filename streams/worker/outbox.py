@@ -1,16 +1,13 @@
-"""The outbox: processed batches waiting for delivery, merged per commit unit, one lane per unit.
+"""The outbox: processed batches waiting for delivery, merged per commit unit, one delivery at a time.
 
 Why: Faust's ``take()`` adds no record to the next batch until the agent's body returns, so an
 agent that awaited its own transaction commit would leave the input idle for the whole commit
 (tens of milliseconds: AddPartitionsToTxn, produce, TxnOffsetCommit, EndTxn). Instead the body
-puts the processed batch here and returns; each commit unit has a *lane*, a task that delivers
-that unit's batches one delivery at a time. Batches that arrive while a delivery is in flight are
-merged into the unit's next one (:meth:`Pending.merge`: events appended in order, offsets moved
-forward), so one transaction per unit — and one ``EventBatch`` per source partition — carries
-several ``take()`` batches (group commit), and deliveries of a unit stay strictly in input order.
-Lanes do not wait for each other: units share nothing (under exactly-once each is its own
-transactional producer and its own partitions), so a slow commit of one unit delays only that
-unit's records, not every partition's.
+puts the processed batch here and returns; a single task delivers. Batches that arrive while a
+delivery is in flight are merged into the next one (:meth:`Pending.merge`: events appended in
+order, offsets moved forward), so one transaction per unit — and one ``EventBatch`` per source
+partition — carries several ``take()`` batches (group commit), and deliveries of a unit stay
+strictly in input order.
 
 Backpressure: :meth:`Outbox.put` waits while more than ``max_records`` records are pending.
 Failure: a delivery that raises is fatal; ``on_failure`` is called (the worker stops), and every
@@ -40,15 +37,17 @@ class Outbox:
         self._on_failure = on_failure
         self._pending: dict[str, Pending] = {}
         self._pending_records = 0
-        self._delivering: set[str] = set()
+        self._delivering = False
         self._failure: BaseException | None = None
         self._changed = asyncio.Condition()
-        self._lanes: dict[str, asyncio.Task[None]] = {}
+        self._task: asyncio.Task[None] | None = None
         self.deliveries = 0
 
     async def put(self, units: dict[str, Pending]) -> None:
         """Queue a processed batch; returns once it is queued (not delivered)."""
         self._raise_failure()
+        if self._task is None:
+            self._task = asyncio.create_task(self._run())
         async with self._changed:
             for key, unit in units.items():
                 if key in self._pending:
@@ -56,8 +55,6 @@ class Outbox:
                 else:
                     self._pending[key] = unit
                 self._pending_records += unit.size
-                if key not in self._lanes:
-                    self._lanes[key] = asyncio.create_task(self._lane(key))
             self._changed.notify_all()
             await self._changed.wait_for(
                 lambda: self._pending_records <= self._max_records or self._failure is not None
@@ -73,10 +70,9 @@ class Outbox:
         self._raise_failure()
 
     async def close(self) -> None:
-        lanes, self._lanes = list(self._lanes.values()), {}
-        for lane in lanes:
-            lane.cancel()
-        await asyncio.gather(*lanes, return_exceptions=True)
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
 
     def _raise_failure(self) -> None:
         if self._failure is not None:
@@ -84,22 +80,22 @@ class Outbox:
                 "an earlier delivery failed; the worker is stopping"
             ) from self._failure
 
-    async def _lane(self, key: str) -> None:
-        """Deliver ``key``'s unit, one delivery at a time, for as long as the outbox lives."""
-        while self._failure is None:
+    async def _run(self) -> None:
+        while True:
             async with self._changed:
-                await self._changed.wait_for(lambda: key in self._pending)
-                unit = self._pending.pop(key)
-                self._pending_records -= unit.size
-                self._delivering.add(key)
+                await self._changed.wait_for(lambda: bool(self._pending))
+                units, self._pending, self._pending_records = self._pending, {}, 0
+                self._delivering = True
                 self._changed.notify_all()
             try:
-                await self._deliver({key: unit})
+                await self._deliver(units)
             except Exception as exc:
                 self._failure = exc
                 self._on_failure(exc)
             finally:
                 async with self._changed:
-                    self._delivering.discard(key)
+                    self._delivering = False
                     self.deliveries += 1
                     self._changed.notify_all()
+            if self._failure is not None:
+                return

@@ -1,4 +1,4 @@
-"""The outbox: one delivery at a time per unit, later batches merged, a failure stops everything."""
+"""The outbox: one delivery at a time, later batches merged, a failure stops everything."""
 
 from __future__ import annotations
 
@@ -68,27 +68,4 @@ async def test_a_failed_delivery_is_reported_and_refuses_everything_after() -> N
     with pytest.raises(RuntimeError):
         await outbox.put(batch(2))
     assert isinstance(failures[0], ConnectionError)
-    await outbox.close()
-
-
-async def test_units_deliver_in_lanes_that_do_not_wait_for_each_other() -> None:
-    slow_release = asyncio.Event()
-    delivered: list[tuple[str, int]] = []
-
-    async def deliver(units: dict[str, Pending]) -> None:
-        ((key, unit),) = units.items()
-        if key == "slow":
-            await slow_release.wait()
-        delivered.append((key, unit.offsets[TP]))
-
-    outbox = Outbox(deliver, max_records=100)
-    await outbox.put({"slow": batch(1)["u"], "fast": batch(1)["u"]})
-    for offset in (2, 3):
-        await asyncio.sleep(0.01)
-        await outbox.put({"fast": batch(offset)["u"]})
-    await asyncio.sleep(0.01)
-    assert delivered == [("fast", 1), ("fast", 2), ("fast", 3)]  # not held by the slow unit
-    slow_release.set()
-    await outbox.drained()
-    assert delivered[-1] == ("slow", 1)
     await outbox.close()
