@@ -10,8 +10,9 @@ with ``acks=False`` and Faust never commits them.
 - :class:`ExactlyOnce`: one Kafka transaction per source partition number and batch, on the
   transactional producer Faust keeps for that partition (``transactional.id =
   <app id>-<group>-<partition>``, which fences a zombie of the same partition). Every record —
-  EventBatch, dead letter, changelog — is sent with that transactional id *explicitly* (never
-  through Faust's buffered ``send_soon``, faust-streaming issue 177), then the offsets are added
+  EventBatch, dead letter, changelog — is sent on that transactional producer *explicitly*
+  (:mod:`streams.worker.sending`; never through Faust's buffered ``send_soon``, faust-streaming
+  issue 177), then the offsets are added
   to the same transaction and it is committed. Readers with ``read_committed`` see all of it or
   none of it.
 - :class:`AtLeastOnce`: the same records through the plain producer, all acknowledged; then the
@@ -22,7 +23,6 @@ with ``acks=False`` and Faust never commits them.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping, Set
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -30,6 +30,7 @@ from typing import Any, Protocol
 from aiokafka import TopicPartition
 
 from streams.worker.output import Outgoing
+from streams.worker.sending import send_batched
 
 TPKey = tuple[str, int]
 
@@ -56,16 +57,6 @@ class Delivery(Protocol):
 
     async def reset(self, tps: set[TPKey]) -> None:
         """Partitions are being revoked: drop any open, unused transaction state for them."""
-
-
-async def _send_all(producer: Any, records: list[Outgoing], transactional_id: str | None) -> None:
-    pending = [
-        await producer.send(
-            r.topic, r.key, r.value, r.partition, None, r.headers, transactional_id=transactional_id
-        )
-        for r in records
-    ]
-    await asyncio.gather(*pending)
 
 
 TRANSACTION_RESTART_BACKOFF_S = 0.002
@@ -107,7 +98,9 @@ class ExactlyOnce:
 
     async def deliver(self, key: str, unit: Unit) -> bool:
         producer = self._app.producer
-        await _send_all(producer, [*unit.records, *unit.closing], key)
+        # Faust's aiokafka producer of this transactional id, under Faust's own lock for it.
+        async with producer._trn_locks[key]:
+            await send_batched(producer._transaction_producers[key], [*unit.records, *unit.closing])
         offsets = {TopicPartition(*tp): offset for tp, offset in unit.offsets.items()}
         await producer.commit_transactions(
             {key: offsets}, self._app.conf.id, start_new_transaction=True
@@ -151,8 +144,9 @@ class AtLeastOnce:
     async def deliver(self, key: str, unit: Unit) -> bool:
         # Positions last: a position in the changelog says "these records are done", so it may
         # only exist once every output of theirs is acknowledged.
-        await _send_all(self._app.producer, unit.records, None)
-        await _send_all(self._app.producer, unit.closing, None)
+        producer = self._app.producer._ensure_producer()  # Faust's aiokafka producer
+        await send_batched(producer, unit.records)
+        await send_batched(producer, unit.closing)
         # Faust's own commit call minus its ack bookkeeping. False after a rebalance: the new
         # owner repeats the batch, which at-least-once allows.
         return bool(await self._app.consumer._commit(_faust_offsets(unit.offsets)))
