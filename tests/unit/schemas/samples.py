@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import random
+import shutil
 import uuid
+from pathlib import Path
 from typing import Any
 
+from schemas import contract
 from schemas.catalog import snake_case
+from schemas.contract import Contract
 
 OCCURRED_AT = 1_732_550_400_000  # 2024-11-25T16:00:00Z in epoch milliseconds
 
@@ -131,3 +136,14 @@ def sample_batch(event_type: str, count: int = 3, seed: int = 11) -> dict[str, A
         "created_at": OCCURRED_AT + 20,
         "events": events,
     }
+
+
+def evolved_contract(directory: Path) -> Contract:
+    """The contract of a next release: ``DecisionMade`` gained ``rationale`` (default "")."""
+    current = directory / "avro"
+    shutil.copytree(Path(contract.__file__).parent / "avro", current)
+    path = current / "DecisionMade.avsc"
+    schema = json.loads(path.read_text())
+    schema["fields"].append({"name": "rationale", "type": "string", "default": ""})
+    path.write_text(json.dumps(schema))
+    return contract.load_contract(current)

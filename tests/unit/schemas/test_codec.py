@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import shutil
 import struct
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from schemas.errors import (
     UnknownSchema,
 )
 from schemas.limits import DecodeLimits
-from tests.unit.schemas.samples import OCCURRED_AT, sample, sample_batch
+from tests.unit.schemas.samples import OCCURRED_AT, evolved_contract, sample, sample_batch
 
 CODEC = AvroCodec()
 
@@ -294,13 +293,7 @@ def test_codec_for() -> None:
 
 
 def test_previous_release_records_decode_into_the_current_schema(tmp_path: Path) -> None:
-    current = tmp_path / "avro"
-    shutil.copytree(Path(contract.__file__).parent / "avro", current)
-    path = current / "DecisionMade.avsc"
-    schema = json.loads(path.read_text())
-    schema["fields"].append({"name": "rationale", "type": "string", "default": ""})
-    path.write_text(json.dumps(schema))
-    new = contract.load_contract(current)
+    new = evolved_contract(tmp_path)
     old = contract.baseline_contract()
 
     old_codec = AvroCodec(old, previous=[])

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import io
-import json
 import random
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +12,7 @@ import pytest
 from schemas import contract
 from schemas.codec import AvroCodec
 from schemas.splice import BatchSplicer, SplicedEvent, write_long
-from tests.unit.schemas.samples import sample_batch
+from tests.unit.schemas.samples import evolved_contract, sample_batch
 
 CODEC = AvroCodec()
 SPLICER = BatchSplicer(CODEC)
@@ -67,14 +65,8 @@ def test_a_wrongly_typed_enrichment_raises_instead_of_writing() -> None:
 
 
 def test_only_bodies_of_the_current_schema_are_offered(tmp_path: Path) -> None:
-    current = tmp_path / "avro"
-    shutil.copytree(Path(contract.__file__).parent / "avro", current)
-    path = current / "DecisionMade.avsc"
-    schema = json.loads(path.read_text())
-    schema["fields"].append({"name": "rationale", "type": "string", "default": ""})
-    path.write_text(json.dumps(schema))
     old = contract.baseline_contract()
-    new_codec = AvroCodec(contract.load_contract(current), previous=[old])
+    new_codec = AvroCodec(evolved_contract(tmp_path), previous=[old])
     record = sample_batch("DecisionMade", count=1)["events"][0]["payload"][1]
     written_before = AvroCodec(old, previous=[]).encode("DecisionMade", record)
     assert new_codec.current_body(written_before) is None  # its bytes lack the new field

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +13,7 @@ from schemas.codec import AvroCodec
 from streams.pipeline import Coordinates
 from streams.worker.output import BatchEncoder, Outgoing, OutputTooLarge, Passed, Pending
 from tests.unit.pipeline.factories import decision
+from tests.unit.schemas.samples import evolved_contract
 from tests.unit.worker.factories import CODEC, TOPIC
 
 CATALOG = TopicCatalog()
@@ -100,14 +99,8 @@ def test_an_event_too_large_alone_stops_the_worker_rather_than_being_dropped() -
 
 
 def test_inputs_written_with_an_older_schema_are_encoded_not_spliced(tmp_path: Path) -> None:
-    current = tmp_path / "avro"
-    shutil.copytree(Path(contract.__file__).parent / "avro", current)
-    path = current / "DecisionMade.avsc"
-    schema = json.loads(path.read_text())
-    schema["fields"].append({"name": "rationale", "type": "string", "default": ""})
-    path.write_text(json.dumps(schema))
     old = contract.baseline_contract()
-    new = AvroCodec(contract.load_contract(current), previous=[old])
+    new = AvroCodec(evolved_contract(tmp_path), previous=[old])
     events = []
     for passed in (event(1, AvroCodec(old, previous=[])), event(2, new, rationale="why")):
         record = new.decode(passed.value).record  # as the worker holds it: read as current
