@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from streams.kafka import reliable_producer
 from streams.pipeline.policy import parse_dead_letter_headers
 from streams.producer import EventProducer
@@ -33,11 +35,12 @@ from tests.integration.test_worker_harness import (
     worker_env,
 )
 
-KILL_TEST_EVENTS = 20_000
+KILL_TEST_EVENTS = 100_000
 KILL_AT = (0.2, 0.45, 0.7)
-DONE_TIMEOUT_S = 150.0
+DONE_TIMEOUT_S = 400.0
 
 
+@pytest.mark.timeout(1500)
 async def test_every_input_is_accounted_for_exactly_once_across_three_kills(
     settings: Settings, tmp_path: Path
 ) -> None:
