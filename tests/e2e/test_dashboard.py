@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from playwright.async_api import Browser, Page
+from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from streams.producer import EventProducer
 from streams.samples import SampleEvents
@@ -47,13 +49,23 @@ async def shown_ids(page: Page) -> list[str]:
     return ids
 
 
-async def wait_for_ids(page: Page, ids: list[str]) -> None:
-    await page.wait_for_function(
-        """ids => { const shown = new Set([...document.querySelectorAll('#feed li[data-event-id]')]
-                                       .map(r => r.dataset.eventId));
-                    return ids.every(id => shown.has(id)); }""",
-        arg=ids, timeout=WAIT_MS,
-    )  # fmt: skip
+async def wait_for_ids(page: Page, ids: list[str], logs: Callable[[], str] = lambda: "") -> None:
+    """Wait until every id is in the feed; on timeout say what the page shows, and ``logs()``."""
+    try:
+        await page.wait_for_function(
+            """ids => { const shown = new Set([...document.querySelectorAll('#feed li[data-event-id]')]
+                                           .map(r => r.dataset.eventId));
+                        return ids.every(id => shown.has(id)); }""",
+            arg=ids, timeout=WAIT_MS,
+        )  # fmt: skip
+    except PlaywrightTimeout:
+        shown = set(await shown_ids(page))
+        state = await page.get_attribute("#conn", "data-state")
+        gap = await page.inner_text("#gap-text") if await page.is_visible("#gap-text") else ""
+        raise AssertionError(
+            f"{len(set(ids) - shown)} of {len(ids)} ids never shown; connection {state!r}, "
+            f"{len(shown)} shown, gap notice {gap!r}\n{logs()}"
+        ) from None
 
 
 async def open_dashboard(browser: Browser, system: System) -> Page:

@@ -118,7 +118,7 @@ async def test_a_retention_gap_is_shown(browser: Browser, gateway_only: System) 
         await admin.close()
 
     await page.goto(gateway_only.gateway.http_url)  # the JWT and resume token are in the tab
-    await wait_for_ids(page, later[3:])
+    await wait_for_ids(page, later[3:], gateway_only.gateway.log_tail)
     assert await page.is_visible("#gap-notice")
     # From the last checkpoint the tab stored (offset 0 or 3, depending on whether the quiet
     # checkpoint after the first events came before the tab left) to the new log start, 6.
