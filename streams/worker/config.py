@@ -97,8 +97,19 @@ class WorkerSettings(BaseSettings):
     web_enabled: bool = Field(default=False, description="Faust's HTTP port (/metrics).")
     web_port: int = Field(default=6066, ge=1, le=65535, description="Port of the web server.")
     web_bind: str = Field(default="127.0.0.1", description="Address the web server binds.")
-    data_dir: Path = Field(default=Path(".regstream/worker"), description="Faust's data dir.")
+    data_dir: Path = Field(
+        default=Path(".regstream/worker"),
+        validate_default=True,
+        description="Faust's data dir; a relative path is taken from where the worker starts.",
+    )
     log_level: str = Field(default="info", description="debug, info, warning or error.")
+
+    @field_validator("data_dir")
+    @classmethod
+    def _data_dir_is_absolute(cls, data_dir: Path) -> Path:
+        """Resolved at load: the Faust worker changes into this directory before it creates it
+        again, so a relative path would point below itself."""
+        return data_dir.expanduser().absolute()
 
     @field_validator("rules")
     @classmethod

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -47,3 +49,12 @@ def test_the_app_id_follows_the_input_prefix_unless_set() -> None:
 def test_a_misspelt_worker_variable_is_reported() -> None:
     env = {"REGSTREAM_WORKER_BATCH_MAX_EVENT": "9", "REGSTREAM_WORKER_BATCH_MAX_EVENTS": "9"}
     assert unknown_worker_vars(env) == ["REGSTREAM_WORKER_BATCH_MAX_EVENT"]
+
+
+def test_a_relative_data_dir_is_taken_from_where_the_worker_starts(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert WorkerSettings().data_dir == tmp_path / ".regstream" / "worker"
+    monkeypatch.setenv("REGSTREAM_WORKER_DATA_DIR", "state/w1")
+    assert WorkerSettings().data_dir == tmp_path / "state" / "w1"
