@@ -89,8 +89,8 @@ class Delivery:
 
     def resolved(self, sub: Subscription, snapshot: TopicSnapshot) -> None:
         """Fix the start positions; may raise :class:`PositionBeyondEnd` (from ``plan_start``)."""
-        positions, gaps = plan_start(sub, snapshot)
-        sub.epoch, sub.next, sub.resume = snapshot.epoch, positions, None
+        positions, gaps, withheld = plan_start(sub, snapshot)
+        sub.epoch, sub.next, sub.resume, sub.withheld = snapshot.epoch, positions, None, withheld
         if sub.to_offsets is not None:
             sub.end = {p: o for p, o in sub.to_offsets.items() if p in positions}
             sub.done = {p for p in positions if p not in sub.to_offsets}
@@ -172,6 +172,12 @@ class Delivery:
             lost = (sub.next.get(p, 0), min(rec.start, sub.end.get(p, rec.start)))
             self._emit(frames.gap(sub.id, sub.topic, p, lost, rec.start, "retention"))
             sub.advance(p, rec.start)
+            self.dirty = True
+            verdict = sub.verdict(p, rec.offset, rec.start, rec.timestamp_ms, tail=tail)
+        if verdict is Verdict.HORIZON:  # a record below the replay horizon: withheld, told
+            horizon = sub.withheld[p]
+            self._emit(frames.gap(sub.id, sub.topic, p, (sub.next[p], horizon), horizon, "horizon"))
+            sub.advance(p, horizon)
             self.dirty = True
             verdict = sub.verdict(p, rec.offset, rec.start, rec.timestamp_ms, tail=tail)
         if verdict is Verdict.END:

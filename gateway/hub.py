@@ -64,11 +64,16 @@ class Hub:
         self.draining = False
 
     async def start(self) -> None:
-        await self.resolver.start()
-        await self.pool.start()
-        await self.publisher.start()
-        if self.audit is not None:
-            await self.audit.start()
+        """Start the Kafka clients; if one cannot start (no broker), close those that did."""
+        try:
+            await self.resolver.start()
+            await self.pool.start()
+            await self.publisher.start()
+            if self.audit is not None:
+                await self.audit.start()
+        except BaseException:
+            await self.stop()
+            raise
         self._ticker = asyncio.create_task(self._tick(), name="ticker")
 
     async def stop(self) -> None:

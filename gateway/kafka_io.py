@@ -28,7 +28,7 @@ from gateway.records import Record
 from gateway.topic_id import describe_topic
 from schemas.codec import Codec
 from schemas.errors import SchemaError
-from streams.kafka import committed_consumer
+from streams.kafka import committed_consumer, start_client
 from streams.settings import Settings
 
 log = structlog.get_logger("gateway.kafka")
@@ -116,12 +116,13 @@ class Resolver:
     """Topic snapshots for subscriptions, from one metadata consumer."""
 
     def __init__(self, settings: Settings) -> None:
+        self._settings = settings
         self._consumer = reader_consumer(settings)
         self._inflight: dict[str, asyncio.Future[TopicSnapshot]] = {}
         self._partitions: dict[str, tuple[int, ...]] = {}
 
     async def start(self) -> None:
-        await self._consumer.start()
+        await start_client(self._consumer, self._settings)
 
     async def stop(self) -> None:
         await self._consumer.stop()

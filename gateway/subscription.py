@@ -16,6 +16,12 @@ The single delivery rule, for a record at offset ``o`` vouching for ``[start, o]
 ``start > next`` → something between ``next`` and ``start`` was not seen: from the tail that means
 this subscription missed records (go catch up from ``next``), from its own catch-up reader it
 means the log itself lost them (retention) and is reported as a ``gap``.
+
+A gap means lost records, never just lost offsets: transaction markers and aborted writes occupy
+offsets too. So a resume token behind the replay horizon is not answered with a gap up front:
+the subscription reads from the token's position with everything below the horizon ``withheld``,
+and only a record actually found there (``Verdict.HORIZON``) makes it a ``horizon`` gap; a reader
+that reaches the horizon without one (only markers between) delivers on, gap-free.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ class Verdict(Enum):
     DELIVER = "deliver"
     MISSED = "missed"  # tail record past a hole: catch up from `next`
     RETENTION = "retention"  # catch-up reader jumped: log lost [next, start); then deliver
+    HORIZON = "horizon"  # a record below the replay horizon: withheld [next, horizon), a gap
     END = "end"  # record at or past the `to` bound: partition done
 
 
@@ -71,6 +78,7 @@ class Subscription:
     epoch: str = ""
     next: dict[int, int] = field(default_factory=dict)
     end: dict[int, int] = field(default_factory=dict)  # resolved exclusive ends (`to`)
+    withheld: dict[int, int] = field(default_factory=dict)  # horizon: nothing below it is sent
     done: set[int] = field(default_factory=set)
     reader: int | None = None
     reader_paused: bool = False
@@ -86,6 +94,8 @@ class Subscription:
             return Verdict.SKIP
         if start > nxt:
             return Verdict.MISSED if tail else Verdict.RETENTION
+        if offset < self.withheld.get(partition, 0):
+            return Verdict.HORIZON
         if offset >= self.end.get(partition, offset + 1) or (
             self.to_timestamp is not None and timestamp_ms >= self.to_timestamp
         ):
@@ -96,6 +106,8 @@ class Subscription:
         """Move ``next`` forward (never back) and close the partition at its ``to`` bound."""
         current = max(self.next.get(partition, 0), next_offset)
         self.next[partition] = current
+        if self.withheld.get(partition, current) <= current:
+            self.withheld.pop(partition, None)  # reached the horizon: nothing was withheld
         if partition in self.end and current >= self.end[partition]:
             self.done.add(partition)
 
@@ -116,11 +128,15 @@ class Subscription:
         return SubscriptionPosition(self.id, self.topic, self.epoch, dict(self.next), spec)
 
 
-def plan_start(sub: Subscription, snapshot: TopicSnapshot) -> tuple[dict[int, int], list[Gap]]:
-    """Resolve ``from`` into next offsets per partition, and the gaps the client must be told.
+def plan_start(
+    sub: Subscription, snapshot: TopicSnapshot
+) -> tuple[dict[int, int], list[Gap], dict[int, int]]:
+    """Resolve ``from`` into next offsets per partition, the gaps the client must be told, and
+    the horizon below which a token resume withholds records (see the module docstring).
 
     The JWT replay horizon clamps ``earliest`` and token positions to the first offset at or after
     ``now - horizon`` (a ``from.timestamp`` older than the horizon was refused at subscribe).
+    Offsets below the log start are gone whatever they held: a ``retention`` gap at once.
     """
     bounds = snapshot.bounds
     floors: dict[int, tuple[int, str]] = {}
@@ -132,22 +148,22 @@ def plan_start(sub: Subscription, snapshot: TopicSnapshot) -> tuple[dict[int, in
         h = b.end if h is None else h
         floors[p] = (h, "horizon") if h > b.start else (b.start, "retention")
     if sub.start == "latest":
-        return {p: b.end for p, b in bounds.items()}, []
+        return {p: b.end for p, b in bounds.items()}, [], {}
     if sub.start == "earliest":
-        return {p: floors[p][0] for p in bounds}, []
+        return {p: floors[p][0] for p in bounds}, [], {}
     if isinstance(sub.start, FromTimestamp):
         found = snapshot.offsets_for_times.get(sub.start.timestamp, {})
         positions = {}
         for p, b in bounds.items():
             offset = found.get(p)
             positions[p] = b.end if offset is None else max(offset, floors[p][0])
-        return positions, []
+        return positions, [], {}
     resume = sub.resume
     assert resume is not None, "token subscriptions carry their resume entry"
     if resume.epoch != snapshot.epoch:
         gaps = [Gap(p, None, floors[p][0], "topic-recreated") for p in sorted(bounds)]
-        return {p: floors[p][0] for p in bounds}, gaps
-    positions, gaps = {}, []
+        return {p: floors[p][0] for p in bounds}, gaps, {}
+    positions, gaps, withheld = {}, [], {}
     for p, b in sorted(bounds.items()):
         pos = resume.offsets.get(p, 0)  # a partition added since the token: all of it is new
         if pos > b.end:
@@ -155,8 +171,10 @@ def plan_start(sub: Subscription, snapshot: TopicSnapshot) -> tuple[dict[int, in
                 f"partition {p}: resume offset {pos} is past the log end {b.end}"
             )
         floor, reason = floors[p]
-        if pos < floor:
+        if reason == "horizon" and b.start <= pos < floor:
+            withheld[p] = floor  # a gap only if a record turns up below the horizon
+        elif pos < floor:
             gaps.append(Gap(p, (pos, floor), floor, reason))
             pos = floor
         positions[p] = pos
-    return positions, gaps
+    return positions, gaps, withheld

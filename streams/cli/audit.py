@@ -33,24 +33,34 @@ WHAT_BROKE = {
 }
 
 
-def print_verify(result: VerifyResult) -> None:
+def print_verify(result: VerifyResult, *, verbose: bool = False) -> None:
+    """Breaks one line each, then the verdict. Transaction markers and aborted writes are not
+    breaks: one line sums them up (``verbose`` lists each range), so they never bury a break."""
     chain = result.chain
     anchor = "from genesis" if result.from_genesis else "anchored at each key's first entry"
+    offsets = sum(r.size for r in result.plan.values())
     typer.echo(
-        f"verified {result.topic}: {result.records:,} records, {chain.entries:,} entries of "
-        f"{len(chain.keys):,} keys, {chain.duplicates:,} redelivered duplicates ({anchor})"
+        f"verified {result.topic}: {offsets:,} offsets, {result.records:,} records, "
+        f"{chain.entries:,} entries of {len(chain.keys):,} keys, "
+        f"{chain.duplicates:,} redelivered duplicates ({anchor})"
     )
     for item in chain.breaks:
         typer.echo(
             f"BREAK {item.kind.value} key {item.key} at {item.position}: {WHAT_BROKE[item.kind]}"
             f" (expected {item.expected}, found {item.found})"
         )
+    markers = [gap for gap in result.gaps if not gap.is_loss]
     for gap in result.gaps:
-        offsets = f"partition {gap.partition} offsets {gap.first}..{gap.end - 1}"
+        where = f"partition {gap.partition} offsets {gap.first}..{gap.end - 1}"
         if gap.is_loss:
-            typer.echo(f"GAP {offsets}: {gap.cause.value} — records are missing")
-        else:
-            typer.echo(f"note: {offsets}: transaction markers or aborted writes, nothing missing")
+            typer.echo(f"GAP {where}: {gap.cause.value} — records are missing")
+        elif verbose:
+            typer.echo(f"note: {where}: transaction markers or aborted writes, nothing missing")
+    if markers and not verbose:
+        typer.echo(
+            f"note: {sum(g.size for g in markers):,} offsets in {len(markers):,} ranges held "
+            "transaction markers or aborted writes, nothing missing (--verbose lists them)"
+        )
     for bad in result.bad:
         typer.echo(f"BAD partition {bad.partition} offset {bad.offset}: {bad.reason}")
     if result.ok:
@@ -69,6 +79,9 @@ def verify(
     topic: str | None = typer.Option(None, help="Audit stream (default live.audit_trail_entry)."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help="List every range of transaction markers too."
+    ),
 ) -> None:
     """Check hash chains per key and offset continuity per partition; exit 1 on any break."""
     settings = load_settings()
@@ -81,7 +94,7 @@ def verify(
     if as_json:
         typer.echo(orjson.dumps(result.to_json(), option=orjson.OPT_INDENT_2).decode())
     else:
-        print_verify(result)
+        print_verify(result, verbose=verbose)
     raise typer.Exit(0 if result.ok else 1)
 
 

@@ -3,15 +3,34 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Any
 
 import typer
+from aiokafka.errors import KafkaConnectionError
 
 from streams.cli import audit, broker, dlq, produce, replay, topics, worker
+from streams.kafka import BrokerUnavailable
 from streams.settings import load_settings
 
-app = typer.Typer(
+
+class Regstream(typer.Typer):
+    """The root command: a broker nobody can reach is one line on stderr and exit status 1,
+    whichever command met it, never a traceback (commands may still say it themselves)."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().__call__(*args, **kwargs)
+        except (BrokerUnavailable, KafkaConnectionError) as exc:
+            if not isinstance(exc, BrokerUnavailable):
+                exc = BrokerUnavailable(load_settings().bootstrap_servers, exc)
+            typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+            sys.exit(1)
+
+
+app = Regstream(
     name="regstream",
     help="Stream compliance events from Kafka to people.",
     no_args_is_help=True,

@@ -76,6 +76,18 @@ def report_resume(saved: Checkpoint) -> None:
     )
 
 
+def summary(state: Checkpoint, topic: str, out: Path | None) -> str:
+    """The closing line, in the progress bar's unit first: every offset of the plan was either a
+    record, a transaction marker or aborted write (invisible under read_committed), or lost."""
+    offsets = sum(r.size for r in state.plan.values())
+    hidden = offsets - state.records - state.lost
+    return (
+        f"replayed {state.rows:,} rows of {topic} to {out or 'stdout'}: {offsets:,} offsets = "
+        f"{state.records:,} records + {hidden:,} transaction markers or aborted writes + "
+        f"{state.lost:,} lost; {state.filtered:,} rows filtered, {state.bad:,} bad records"
+    )
+
+
 def replay(
     topic: str = typer.Argument(..., help="Topic to export, e.g. live.decision_made."),
     from_: str = typer.Option("earliest", "--from", help=FROM_HELP, callback=check_bound),
@@ -141,12 +153,7 @@ def replay(
             reporter=reporter,
         )
         if not quiet:
-            typer.echo(
-                f"replayed {state.rows:,} rows from {state.records:,} records of {topic} "
-                f"to {out or 'stdout'}: {state.filtered:,} filtered, {state.bad:,} bad, "
-                f"{state.lost:,} offsets lost",
-                err=True,
-            )
+            typer.echo(summary(state, topic, out), err=True)
 
     try:
         run_or_exit(run)

@@ -1,8 +1,10 @@
 """Progress over offsets: total known up front from the plan, so rate and ETA are real.
 
-The bar counts offsets, not rows: the plan fixes how many offsets a run covers before the first
-record is read, while rows (one per event, after filters) are only known at the end. It is drawn
-on stderr, so ``--out -`` can stream rows on stdout; ``--quiet`` (scripts) uses :class:`NoProgress`.
+The bar counts offsets, not rows or records, and says so: the plan fixes how many offsets a run
+covers before the first record is read, while records (offsets minus transaction markers and
+aborted writes) and rows (one per event, after filters) are only known at the end. The summaries
+printed after the bar name the same offsets, so the two always add up. It is drawn on stderr, so
+``--out -`` can stream rows on stdout; ``--quiet`` (scripts) uses :class:`NoProgress`.
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ class OffsetProgress:
             TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
+            TextColumn("offsets"),
             RateColumn(),
             TimeElapsedColumn(),
             TextColumn("ETA"),

@@ -22,7 +22,7 @@ from typing import Any
 from schemas.codec import Codec, codec_for
 from schemas.contract import partition_key
 from schemas.errors import SchemaError
-from streams.kafka import committed_consumer, reliable_producer
+from streams.kafka import committed_consumer, reliable_producer, start_client
 from streams.pipeline.policy import HEADER_PREFIX, DeadLetterInfo, parse_dead_letter_headers
 from streams.settings import Settings
 from streams.worker.reading import read_to_end
@@ -109,7 +109,7 @@ async def read_dead_letters(
 ) -> list[DeadLetter]:
     """Every committed dead letter up to the DLQ's current end that ``selection`` matches."""
     consumer = committed_consumer(settings, max_partition_fetch_bytes=4 << 20)
-    await consumer.start()
+    await start_client(consumer, settings)
     try:
         if settings.catalog.dlq not in await consumer.topics():
             return []
@@ -188,7 +188,7 @@ async def _publish(
     if not outgoing:
         return
     producer = reliable_producer(settings)
-    await producer.start()
+    await start_client(producer, settings)
     try:
         pending = []
         for position, topic, key, value in outgoing:

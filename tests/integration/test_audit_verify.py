@@ -153,3 +153,20 @@ async def test_transaction_markers_are_counted_not_breaks(settings: Settings) ->
     assert report.chain.entries == 6
     assert report.gaps and {g.cause for g in report.gaps} == {GapCause.TRANSACTION}
     assert sum(g.size for g in report.gaps) == 2  # one commit marker per transaction
+
+    # The command line sums the markers up in one note; --verbose lists every range.
+    quiet = verify_cli(settings, "--quiet")
+    verbose = verify_cli(settings, "--quiet", "--verbose")
+
+    assert quiet.returncode == 0 and verbose.returncode == 0, quiet.stderr + verbose.stderr
+    assert f"verified {topic}: 8 offsets, 6 records" in quiet.stdout
+    notes = [line for line in quiet.stdout.splitlines() if line.startswith("note:")]
+    assert notes == [
+        "note: 2 offsets in 2 ranges held transaction markers or aborted writes, nothing missing"
+        " (--verbose lists them)"
+    ]
+    assert quiet.stdout.splitlines()[-1] == "OK: no breaks"
+    assert (
+        sum(line.startswith("note: partition 0 offsets") for line in verbose.stdout.splitlines())
+        == 2
+    )

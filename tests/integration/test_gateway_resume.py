@@ -13,12 +13,16 @@ import pytest
 from aiokafka import TopicPartition
 from aiokafka.admin import NewTopic, RecordsToDelete
 
-from streams.kafka import admin_client
+from gateway.settings import GatewaySettings
+from gateway.tokens import ResumeKeyring, SubscriptionPosition
+from streams.kafka import admin_client, reliable_producer
+from streams.samples import SampleEvents
 from streams.settings import Settings
 from streams.topics import create_topics
 from tests.integration.test_gateway_helpers import (
     GatewayProcess,
     WsClient,
+    batch_value,
     positions_of,
     produce_batches,
     token,
@@ -194,3 +198,46 @@ async def test_sigterm_drains_with_a_checkpoint_and_a_retry_code(
     assert len(last) > checkpoints_before or last, "a final checkpoint came before the close"
     assert client.frames[-1]["op"] == "checkpoint"
     assert gw.wait(15) == 0
+
+
+async def test_a_token_before_a_commit_marker_is_no_gap_past_the_horizon(
+    topics: Settings, start_gateway: Start
+) -> None:
+    """Three records in one transaction (offsets 0-2, its commit marker at 3), an hour old. A
+    client read them all; its token says 3, one past the last record. Resumed under a 1 s replay
+    horizon once the marker too is older than that, nothing was lost: no gap, and the next
+    record is delivered. (Kafka's time index counts the marker, stamped at commit time.)"""
+    gw = start_gateway()
+    topic = topics.catalog.live_topic(TOPIC)
+    an_hour_ago = int(time.time() * 1000) - 3_600_000
+    samples = SampleEvents(seed=3)
+    producer = reliable_producer(topics, transactional_id=f"horizon-test-{topic}")
+    await producer.start()
+    try:
+        async with producer.transaction():
+            for _ in range(3):
+                value = batch_value(TOPIC, [samples.next(TOPIC)])
+                await producer.send_and_wait(topic, value, partition=0, timestamp_ms=an_hour_ago)
+    finally:
+        await producer.stop()
+    committed_ms = time.time() * 1000
+    first = await WsClient.open(gw.url, token(topics, replay_horizon_s=7200))
+    await first.send({"op": "subscribe", "id": "feed", "topic": TOPIC, "from": "earliest"})
+    subscribed = await first.until("subscribed")
+    assert positions_of(await first.collect(3)) == [(0, 0, 0), (0, 1, 0), (0, 2, 0)]
+    await first.close()
+    keys, active = GatewaySettings().resume_key_set(topics)
+    position = SubscriptionPosition("feed", TOPIC, subscribed["epoch"], {0: 3, 1: 0, 2: 0}, None)
+    resume = ResumeKeyring(keys, active=active).issue("alice", [position], int(time.time() * 1000))
+
+    # The horizon is a clock condition: wait for the clock to pass it (no process is awaited).
+    await asyncio.sleep(max(0.0, committed_ms + 1500 - time.time() * 1000) / 1000)
+    resumed = await WsClient.open(gw.url, token(topics, replay_horizon_s=1))
+    await resumed.send({"op": "subscribe", "id": "feed", "topic": TOPIC, "from": {"token": resume}})
+    await resumed.until("subscribed")
+    await produce_batches(topics, TOPIC, 1, partition=0)
+    got = await resumed.collect(1)
+
+    assert [f for f in resumed.frames if f["op"] == "gap"] == []
+    assert positions_of(got) == [(0, 4, 0)]
+    await resumed.close()

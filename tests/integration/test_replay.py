@@ -133,6 +133,36 @@ async def test_live_batches_export_one_row_per_event_to_avro_and_csv(
     assert len(lines) - 1 == len(risky) > 0
 
 
+async def test_progress_and_summary_count_the_same_offsets(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Three transactions of one batch each: 6 offsets, 3 of them commit markers. The bar and
+    the summary must both speak of those 6 offsets, and the summary must say what they held."""
+    await create_topics(settings)
+    topic = settings.catalog.live_topic("DecisionMade")
+    decisions = events("DecisionMade", 6)
+    producer = reliable_producer(settings, transactional_id=f"replay-test-{topic}")
+    await producer.start()
+    try:
+        for i in (0, 2, 4):
+            async with producer.transaction():
+                value = encode(
+                    "EventBatch", batch("DecisionMade", decisions[i : i + 2], first_offset=i)
+                )
+                await producer.send_and_wait(topic, value, partition=0)
+    finally:
+        await producer.stop()
+
+    result = replay_cli(settings, topic, "--out", str(tmp_path / "d.jsonl"))
+
+    assert result.returncode == 0, result.stderr
+    assert "6/6 offsets" in result.stderr
+    assert "6 rows of" in result.stderr
+    assert "6 offsets = 3 records + 3 transaction markers or aborted writes + 0 lost" in (
+        result.stderr
+    )
+
+
 async def test_bad_record_is_reported_and_skipped_or_stops_the_export_resumably(
     settings: Settings, tmp_path: Path
 ) -> None:

@@ -154,7 +154,8 @@ def test_replay_horizon() -> None:
     horizon = NOW - 60_000
     c.send({"op": "subscribe", "id": "old", "topic": TOPIC, "from": {"timestamp": horizon - 1}})
     assert c.ops("error")[-1]["code"] == "replay_horizon"
-    # earliest is clamped to the horizon; a token older than it gets a "horizon" gap
+    # earliest is clamped to the horizon; a token older than it gets a "horizon" gap as soon as
+    # its reader finds a record below the horizon, which is withheld, as every record below it
     c.send({"op": "subscribe", "id": "s0", "topic": TOPIC, "from": "earliest"})
     c.session.on_start_resolved("s0", snapshot({0: (0, 10)}, times={horizon: {0: 6}}), NOW)
     c.pump()
@@ -162,8 +163,40 @@ def test_replay_horizon() -> None:
     c.send({"op": "subscribe", "id": "s1", "topic": TOPIC, "from": {"token": token({0: 2})}})
     c.session.on_start_resolved("s1", snapshot({0: (0, 10)}, times={horizon: {0: 6}}), NOW)
     c.pump()
+    (reader,) = [r for r in c.take_commands(StartCatchUp) if r.sub_id == "s1"]
+    assert reader.positions == {0: 2} and not c.ops("gap")
+    for offset in range(2, 8):
+        c.session.on_catchup_record("s1", reader.reader, record(0, offset, prev=offset), NOW)
+    c.pump()
     (gap,) = c.ops("gap")
     assert (gap["range"], gap["earliest"], gap["reason"]) == ([2, 6], 6, "horizon")
+    assert [p for p in c.delivered() if p[1] < 6] == []
+    assert [p[1] for p in c.delivered()] == [6, 7]
+
+
+@pytest.mark.parametrize("horizon_offset", [None, 10])
+def test_only_markers_below_the_horizon_are_no_gap(horizon_offset: int | None) -> None:
+    """Records 0..8 delivered, a commit marker at 9, the log end at 10; the partition then stays
+    idle past the replay horizon (offsets_for_times finds nothing, or the next record at 10).
+    A token at 9 lost nothing: no gap, and the next record is delivered."""
+    c = Client(who=principal(replay_horizon_s=60))
+    horizon = NOW - 60_000
+    c.send({"op": "subscribe", "id": "s1", "topic": TOPIC, "from": {"token": token({0: 9})}})
+    end = 10 if horizon_offset is None else 11
+    c.session.on_start_resolved(
+        "s1", snapshot({0: (0, end)}, times={horizon: {0: horizon_offset}}), NOW
+    )
+    c.pump()
+    assert c.ops("subscribed")[-1]["positions"] == {"0": 9}
+    (reader,) = c.take_commands(StartCatchUp)
+    if horizon_offset is None:  # the reader stepped over the marker, then a new record came
+        c.session.on_catchup_position("s1", reader.reader, {0: 10}, NOW)
+        c.session.on_catchup_record("s1", reader.reader, record(0, 10, prev=10), NOW)
+    else:
+        c.session.on_catchup_record("s1", reader.reader, record(0, 10, prev=9), NOW)
+    c.pump()
+    assert not c.ops("gap")
+    assert [p[1] for p in c.delivered()] == [10]
 
 
 def test_from_timestamp_uses_offsets_for_times() -> None:
