@@ -1,10 +1,17 @@
-"""Catch-up readers: bounded, fair, and paused (not buffered) when their client is slow.
+"""Catch-up readers: bounded, fair, and stopped (not buffered) when their client is slow.
 
 A catch-up "reader" the core asks for (:class:`~gateway.commands.StartCatchUp`) is a
 :class:`CatchUpJob`: a position per partition, no Kafka client of its own. A fixed pool of
 consumers serves the jobs round-robin, one turn each (assign, seek, one fetch of at most
 ``max_records``), so thousands of resuming clients cost a handful of consumers and none of them
 starves the others (STYLE.md §6: a slow client costs a paused position, not memory).
+
+Memory: a consumer fetches at most ``FETCH_MAX_BYTES`` at a time, and a turn decodes and hands
+its client only the records whose frames fit the client's send room (``owner.catchup_room()``,
+estimated from the records' size; at least one record, so a full client is told and demoted):
+the rest is left in Kafka, the consumer seeks back to the first record not handed over. The
+core stops the job of a client that is full and starts a new one from its exact position once
+it drained. A turn therefore holds at most one fetch and about three times the room decoded.
 
 Each turn vouches for what it read: a record's ``prev_offset`` is where the job stood before it,
 and after the turn the job reports ``consumer.position()`` (which steps over transaction markers).
@@ -23,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import structlog
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError, OffsetOutOfRangeError
 
 from gateway.kafka_io import DecodedCache, reader_consumer
@@ -35,6 +42,9 @@ from streams.settings import Settings
 log = structlog.get_logger("gateway.catchup")
 IDLE_S = 0.05  # a job with nothing to read waits this long before its next turn
 FETCH_WAIT_MS = 1000  # a turn only starts when there is data, so this is a bound, not a cost
+FETCH_MAX_BYTES = 1 << 20  # per consumer and fetch (a larger single record still comes whole)
+PARTITION_FETCH_BYTES = 256 << 10
+JSON_PER_AVRO = 4  # a record's frame is about 4 times its Avro bytes (decoded: about 12 times)
 Ends = Callable[[str], Mapping[int, int] | None]
 Memory = Callable[[str, Mapping[int, int]], tuple[list[Record], dict[int, int]] | None]
 
@@ -46,6 +56,8 @@ class CatchUpOwner(Protocol):
 
     def on_catchup_failed(self, job: CatchUpJob, error: BaseException) -> None: ...
 
+    def catchup_room(self) -> float: ...
+
 
 @dataclass(eq=False)
 class CatchUpJob:
@@ -55,7 +67,6 @@ class CatchUpJob:
     name: str
     kafka_topic: str
     positions: dict[int, int]
-    paused: bool = False
     stopped: bool = False
     queued: bool = False
     unreported: set[int] = field(default_factory=set)  # reset to the log start, no record yet
@@ -87,7 +98,12 @@ class CatchUpPool:
         for i in range(self._size):
             # A fetch parked at the log end delays the next job's fetch on the same broker
             # connection (requests are answered in order), so park briefly.
-            consumer = reader_consumer(self._settings, fetch_max_wait_ms=5)
+            consumer = reader_consumer(
+                self._settings,
+                fetch_max_wait_ms=5,
+                fetch_max_bytes=FETCH_MAX_BYTES,
+                max_partition_fetch_bytes=PARTITION_FETCH_BYTES,
+            )
             await consumer.start()
             self._consumers.append(consumer)
             self._tasks.append(asyncio.create_task(self._worker(consumer), name=f"catchup:{i}"))
@@ -111,7 +127,7 @@ class CatchUpPool:
 
     def _first(self, job: CatchUpJob) -> None:
         """A resume just behind the tail is served from the tail's history, no Kafka turn."""
-        if not (job.stopped or job.paused or self._from_memory(job)):
+        if not (job.stopped or self._from_memory(job)):
             self._enqueue(job)
 
     def stop_job(self, job: CatchUpJob) -> None:
@@ -120,16 +136,8 @@ class CatchUpPool:
             self.active -= 1
             self._metrics.catchups_active.set(self.active)
 
-    def pause(self, job: CatchUpJob) -> None:
-        job.paused = True
-
-    def resume(self, job: CatchUpJob) -> None:
-        if job.paused:
-            job.paused = False
-            self._enqueue(job)
-
     def _enqueue(self, job: CatchUpJob) -> None:
-        if not (job.queued or job.stopped or job.paused):
+        if not (job.queued or job.stopped):
             job.queued = True
             self._queue.append(job)
             self._ready.set()
@@ -144,7 +152,7 @@ class CatchUpPool:
             while self._queue:
                 job = self._queue.popleft()
                 job.queued = False
-                if not (job.stopped or job.paused):
+                if not job.stopped:
                     return job
             self._ready.clear()
             await self._ready.wait()
@@ -169,7 +177,7 @@ class CatchUpPool:
                 if not job.stopped:
                     job.owner.on_catchup_failed(job, exc)
                 continue
-            if job.stopped or job.paused:
+            if job.stopped:
                 continue
             if progressed:
                 self._enqueue(job)
@@ -185,7 +193,7 @@ class CatchUpPool:
         records, positions = found
         job.positions.update(positions)
         job.owner.on_catchup_batch(job, records, dict(job.positions))
-        if not (job.stopped or job.paused):
+        if not job.stopped:
             self._later(job)
         return True
 
@@ -198,7 +206,7 @@ class CatchUpPool:
         if any(o < ends.get(p, 0) for p, o in job.positions.items()):
             return False
         job.owner.on_catchup_batch(job, [], dict(job.positions))
-        if not (job.stopped or job.paused):
+        if not job.stopped:
             self._later(job)
         return True
 
@@ -222,13 +230,7 @@ class CatchUpPool:
             return True
         if job.stopped:
             return False
-        records: list[Record] = []
-        for tp, msgs in data.items():
-            prev = job.positions[tp.partition]
-            for msg in msgs:
-                records.append(self._cache.record(self._codec, job.name, msg, prev, self._metrics))
-                prev = msg.offset + 1
-            job.unreported.discard(tp.partition)
+        records = self._take(consumer, job, data, job.owner.catchup_room())
         moved = bool(records)
         for tp in tps:
             position = await consumer.position(tp)
@@ -237,3 +239,28 @@ class CatchUpPool:
         report = {p: o for p, o in job.positions.items() if p not in job.unreported}
         job.owner.on_catchup_batch(job, records, report)
         return moved
+
+    def _take(
+        self,
+        consumer: AIOKafkaConsumer,
+        job: CatchUpJob,
+        data: Mapping[TopicPartition, list[ConsumerRecord[bytes, bytes]]],
+        room: float,
+    ) -> list[Record]:
+        """The fetched records whose frames fit the client's room (at least one record); the
+        consumer seeks back to the first record left over, so Kafka keeps it for later."""
+        records: list[Record] = []
+        taken, full = 0, False
+        for tp, msgs in data.items():
+            prev = job.positions[tp.partition]
+            for msg in msgs:
+                if records and taken * JSON_PER_AVRO >= room:
+                    full = True
+                    break
+                records.append(self._cache.record(self._codec, job.name, msg, prev, self._metrics))
+                taken += len(msg.value or b"")
+                prev = msg.offset + 1
+                job.unreported.discard(tp.partition)
+            if full:
+                consumer.seek(tp, prev)
+        return records

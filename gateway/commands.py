@@ -96,20 +96,6 @@ class StopCatchUp:
 
 
 @dataclass(frozen=True, slots=True)
-class PauseCatchUp:
-    """Stop fetching (the client is slow); records already in flight may still be fed."""
-
-    sub_id: str
-    reader: int
-
-
-@dataclass(frozen=True, slots=True)
-class ResumeCatchUp:
-    sub_id: str
-    reader: int
-
-
-@dataclass(frozen=True, slots=True)
 class PublishEvent:
     """Validate ``event`` against the ``event_type`` schema and produce it idempotently, keyed
     for dedupe by ``event_id``; answer with ``on_published`` or ``on_publish_failed``."""
@@ -129,15 +115,7 @@ class Audit:
 
 
 Command = (
-    WatchTopic
-    | UnwatchTopic
-    | ResolveTopic
-    | StartCatchUp
-    | StopCatchUp
-    | PauseCatchUp
-    | ResumeCatchUp
-    | PublishEvent
-    | Audit
+    WatchTopic | UnwatchTopic | ResolveTopic | StartCatchUp | StopCatchUp | PublishEvent | Audit
 )
 
 

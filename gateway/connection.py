@@ -6,12 +6,20 @@ the commands it asks for. All decisions are the core's; this module only moves d
   client resumes) and then pumps. Pumping is re-entrant safe: a command that feeds the session
   synchronously (``WatchTopic`` hands over the tail position at once) just asks for another round.
 * **Sending.** Frames go into a queue drained by a writer task that exists only while there is
-  something to send (idle connections cost no task). ``SharedFrame`` s are joined and sent as
-  text frames. Queued bytes plus the transport buffer are reported with ``on_send_buffer``, so
-  the core demotes a slow client off the shared tail and pauses its catch-up reader: Kafka,
-  not this queue, holds the backlog.
+  something to send (idle connections cost no task). ``SharedFrame`` s stay shared in the queue
+  (one body for every client of a tail record) and are joined only when written. Queued bytes
+  plus the transport buffer are reported with ``on_send_buffer`` after every pump and tick; the
+  core counts every frame against the client's send room before it takes a record, demotes a
+  full client off the shared tail and stops its catch-up reader: Kafka, not this queue, holds
+  the backlog, and the bytes held here stay within the budget (plus one frame).
 * **Closing.** A close asked by the core is sent after the frames before it (the final
-  checkpoint), so a drained or failed client always gets its fresh token first.
+  checkpoint), so a drained or failed client always gets its fresh token first. A peer that
+  does not read cannot take them, and the close would wait for ever behind a send that never
+  drains: ``CLOSE_TIMEOUT_S`` after the close was asked, the TCP connection is aborted, which
+  frees the socket and the queue; the client resumes from the last checkpoint it did read.
+* **Keepalive.** Our own, not websockets': theirs only starts timing the pong once the ping is
+  written out, which for a peer that never reads is never. Here the ping timeout covers
+  writing the ping too, and a peer that misses it is aborted.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
+from websockets.protocol import State
 
 from gateway import commands as c
 from gateway.catchup import CatchUpJob
@@ -39,7 +48,7 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("gateway.connection")
 GAP_PREFIX = b'{"op":"gap"'
-CLOSE_WAIT_S = 5.0
+CLOSE_TIMEOUT_S = 5.0  # from asking a close to aborting a peer that did not complete it
 
 
 class Connection:
@@ -48,6 +57,7 @@ class Connection:
     __slots__ = (
         "_again",
         "_audited_close",
+        "_deadline",
         "_out",
         "_pumping",
         "_queued",
@@ -69,8 +79,9 @@ class Connection:
     def __init__(self, hub: Hub, ws: ServerConnection, session: Session, peer: str) -> None:
         self.hub, self.ws, self.session, self.peer = hub, ws, session, peer
         self.id = session.session_id
-        self._out: deque[bytes] | None = None
+        self._out: deque[bytes | SharedFrame] | None = None
         self._queued = 0
+        self._deadline: asyncio.TimerHandle | None = None
         self._writer: asyncio.Task[None] | None = None
         self.jobs: dict[str, CatchUpJob] = {}
         self.watching: set[str] = set()
@@ -135,6 +146,17 @@ class Connection:
     def on_catchup_failed(self, job: CatchUpJob, error: BaseException) -> None:
         self.call(self.session.fail, InternalError("catch-up read failed; resume"), now_ms())
 
+    def catchup_room(self) -> float:
+        return self.session.send_room()
+
+    def tick(self, now: int) -> None:
+        """Housekeeping: a fresh count of the bytes held, then the core's clock."""
+        self.call(self._tick, now)
+
+    def _tick(self, now: int) -> None:
+        self.session.on_send_buffer(self.buffered(), now)
+        self.session.tick(now)
+
     # -- output -----------------------------------------------------------------------------
 
     def pump(self) -> None:
@@ -174,16 +196,13 @@ class Connection:
         if self.gone:
             return
         if isinstance(frame, SharedFrame):
-            data = bytes(frame)
             self.hub.metrics.events_sent.inc(frame.events)
-        else:
-            data = frame
-            if data.startswith(GAP_PREFIX):
-                self.hub.metrics.gaps.inc()
+        elif frame.startswith(GAP_PREFIX):
+            self.hub.metrics.gaps.inc()
         if self._out is None:
             self._out = deque()
-        self._out.append(data)
-        self._queued += len(data)
+        self._out.append(frame)
+        self._queued += len(frame)
         self._kick()
 
     def _kick(self) -> None:
@@ -194,12 +213,12 @@ class Connection:
         sent = 0
         try:
             while self._out:
-                data = self._out.popleft()
+                frame = self._out.popleft()
                 if not self._out:
                     self._out = None
-                self._queued -= len(data)
-                await self.ws.send(data, text=True)
-                sent += len(data)
+                self._queued -= len(frame)
+                await self.ws.send(bytes(frame), text=True)
+                sent += len(frame)
             if self.closing is not None:
                 await self.ws.close(self.closing.code, self.closing.reason)
         except ConnectionClosed:
@@ -215,7 +234,35 @@ class Connection:
         self._audited_close = True
         self.hub.metrics.closes.labels(close.reason).inc()
         self.log.info("closing", code=close.code, reason=close.reason)
+        loop = asyncio.get_running_loop()
+        self._deadline = loop.call_later(CLOSE_TIMEOUT_S, self.abort, "close_timeout")
         self._kick()
+
+    def abort(self, reason: str) -> None:
+        """Cut the TCP connection without a close handshake (the peer does not read)."""
+        transport = self.ws.transport
+        if self.gone or transport is None or self.ws.state is State.CLOSED:
+            return
+        self.hub.metrics.aborts.labels(reason).inc()
+        self.log.info("aborting", reason=reason, buffered=self.buffered())
+        if not self._audited_close:
+            self._audited_close = True
+            self._audit_disconnect({"by": "gateway", "reason": reason})
+        transport.abort()
+
+    async def _keepalive(self) -> None:
+        interval, timeout = self.hub.settings.ping_interval_s, self.hub.settings.ping_timeout_s
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                async with asyncio.timeout(timeout):
+                    pong = await self.ws.ping()  # waits while the transport cannot drain
+                    await pong
+            except TimeoutError:
+                self.abort("keepalive_timeout")
+                return
+            except ConnectionClosed:
+                return
 
     # -- commands ---------------------------------------------------------------------------
 
@@ -232,6 +279,7 @@ class Connection:
     async def serve(self) -> None:
         """Read client frames until the connection ends; then release everything."""
         self.pump()  # hello
+        self.spawn(self._keepalive())
         try:
             async for message in self.ws:
                 self.hub.metrics.frames_received.inc()
@@ -242,7 +290,7 @@ class Connection:
             writer = self._writer
             if writer is not None and self.closing is not None:
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(asyncio.shield(writer), CLOSE_WAIT_S)
+                    await asyncio.wait_for(asyncio.shield(writer), CLOSE_TIMEOUT_S)
             self.release()
 
     def release(self) -> None:
@@ -259,19 +307,25 @@ class Connection:
             task.cancel()
         if self._writer is not None:
             self._writer.cancel()
+        if self._deadline is not None:
+            self._deadline.cancel()
         self.watching.clear()
         self.jobs.clear()
         self._out = None
+        self._queued = 0
+        self.session.on_released()
         self.hub.metrics.subscriptions.dec(self._subs)
         self._subs = 0
         if not self._audited_close:
-            code = self.ws.close_code
-            self.hub.write_audit(
-                AccessEntry(
-                    self.session.principal.sub,
-                    Action.DISCONNECT,
-                    Via.GATEWAY,
-                    client_address=self.peer,
-                    details={"session": self.id, "code": str(code), "by": "client"},
-                )
+            self._audit_disconnect({"code": str(self.ws.close_code), "by": "client"})
+
+    def _audit_disconnect(self, details: dict[str, str]) -> None:
+        self.hub.write_audit(
+            AccessEntry(
+                self.session.principal.sub,
+                Action.DISCONNECT,
+                Via.GATEWAY,
+                client_address=self.peer,
+                details={"session": self.id, **details},
             )
+        )

@@ -11,8 +11,12 @@ frame handling so its rules can be read (and tested) on their own.
   the first record the subscription needs is delivered and older ones are skipped as
   duplicates: no gap, no duplicate. A hole seen on the tail (a record starting past ``next``, or
   a tail position past ``next``) sends the subscription back to catch up.
-* **Slow client.** ``set_slow(True)`` takes every subscription off the tail and pauses catch-up
-  readers; ``set_slow(False)`` rejoins or resumes them. Nothing is dropped: Kafka is the buffer.
+* **Slow client.** Before a record becomes a frame, the session is asked for room (its send
+  budget, see ``budget.py``); without room the record is not taken and ``set_slow(True)`` takes
+  every subscription off the tail and stops its catch-up reader, so the bytes queued for one
+  client are bounded by the budget plus one frame. ``set_slow(False)`` rejoins the tail or
+  starts a new reader from ``next``, exactly where delivery stopped; whatever a stopped reader
+  still had in flight is ignored (its reader id is stale). Nothing is dropped: Kafka is the buffer.
 """
 
 from __future__ import annotations
@@ -23,9 +27,7 @@ from gateway import frames
 from gateway.commands import (
     Audit,
     Command,
-    PauseCatchUp,
     ResolveTopic,
-    ResumeCatchUp,
     StartCatchUp,
     StopCatchUp,
     TopicSnapshot,
@@ -41,9 +43,12 @@ class Delivery:
     """The subscriptions of one connection and the tail positions of the topics they watch."""
 
     def __init__(
-        self, emit: Callable[[bytes | SharedFrame], None], run: Callable[[Command], None]
+        self,
+        emit: Callable[[bytes | SharedFrame], None],
+        run: Callable[[Command], None],
+        room: Callable[[], float],
     ) -> None:
-        self._emit, self._run = emit, run
+        self._emit, self._run, self._room = emit, run, room
         self.subs: dict[str, Subscription] = {}
         self._by_topic: dict[str, list[Subscription]] = {}
         self._tail: dict[str, dict[int, int]] = {}  # topic -> partition -> tail reader position
@@ -185,6 +190,9 @@ class Delivery:
         elif verdict is Verdict.DELIVER:
             encoded = rec.encoded(sub.filter)
             if encoded.count:
+                if self._room() <= 0:
+                    self.set_slow(True)  # full: the record stays in Kafka until there is room
+                    return
                 self._emit(data_frame(sub.id, encoded))
                 self.delivered += encoded.count
                 self.last_delivery_ms = now_ms
@@ -199,7 +207,7 @@ class Delivery:
         sub.mode = Mode.CATCH_UP
         if sub.reader is None and not self.slow:
             self._last_reader += 1
-            sub.reader, sub.reader_paused = self._last_reader, False
+            sub.reader = self._last_reader
             self._run(StartCatchUp(sub.id, sub.reader, sub.topic, sub.open_positions()))
 
     def _rejoin_if_level(self, sub: Subscription) -> None:
@@ -210,10 +218,10 @@ class Delivery:
             return
         if sub.reader is not None:
             self._run(StopCatchUp(sub.id, sub.reader))
-        sub.mode, sub.reader, sub.reader_paused = Mode.TAIL, None, False
+        sub.mode, sub.reader = Mode.TAIL, None
 
     def set_slow(self, slow: bool) -> None:
-        """Demote everything off the tail (and pause readers), or bring it back."""
+        """Demote everything off the tail and stop its readers, or bring it back."""
         if slow == self.slow:
             return
         self.slow = slow
@@ -221,18 +229,13 @@ class Delivery:
             if slow:
                 if sub.mode is Mode.TAIL:
                     sub.mode = Mode.CATCH_UP
-                elif sub.reader is not None and not sub.reader_paused:
-                    sub.reader_paused = True
-                    self._run(PauseCatchUp(sub.id, sub.reader))
+                elif sub.reader is not None:
+                    self._run(StopCatchUp(sub.id, sub.reader))
+                    sub.reader = None
                 continue
             self._rejoin_if_level(sub)
-            if sub.mode is not Mode.CATCH_UP:
-                continue
-            if sub.reader is None:
+            if sub.mode is Mode.CATCH_UP and sub.reader is None:
                 self._catch_up(sub)
-            elif sub.reader_paused:
-                sub.reader_paused = False
-                self._run(ResumeCatchUp(sub.id, sub.reader))
 
     # -- bounded subscriptions --------------------------------------------------------------
 

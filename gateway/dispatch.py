@@ -1,5 +1,5 @@
-"""What a connection does with the core's commands (``gateway.commands``): watch tails, start,
-pause and stop catch-up jobs, resolve topics, publish, audit. Kept apart from ``connection.py``,
+"""What a connection does with the core's commands (``gateway.commands``): watch tails, start
+and stop catch-up jobs, resolve topics, publish, audit. Kept apart from ``connection.py``,
 which feeds the session and moves bytes, so each reads on its own."""
 
 from __future__ import annotations
@@ -34,17 +34,11 @@ def run_command(self: Connection, command: c.Command) -> None:
         self.spawn(_resolve(self, command))
     elif isinstance(command, c.StartCatchUp):
         _start_job(self, command)
-    elif isinstance(command, c.StopCatchUp | c.PauseCatchUp | c.ResumeCatchUp):
+    elif isinstance(command, c.StopCatchUp):
         job = self.jobs.get(command.sub_id)
-        if job is None or job.reader != command.reader:
-            return
-        if isinstance(command, c.StopCatchUp):
+        if job is not None and job.reader == command.reader:
             del self.jobs[command.sub_id]
             hub.pool.stop_job(job)
-        elif isinstance(command, c.PauseCatchUp):
-            hub.pool.pause(job)
-        else:
-            hub.pool.resume(job)
     elif isinstance(command, c.PublishEvent):
         self.spawn(_publish(self, command))
     elif isinstance(command, c.Audit):

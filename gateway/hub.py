@@ -1,5 +1,9 @@
 """What the connections of one gateway process share: Kafka readers and writers, metrics, the
-resume keyring, the clock ticker and the drain.
+resume keyring, the send budget, the clock ticker and the drain.
+
+Every tick also sheds load when the send budget is full: the connections holding the most
+bytes are closed with 4003 (``SendBudget.shed`` decides who), so clients that never read cannot
+keep the budget from the others.
 
 Nothing here is shared between instances: two gateways only share Kafka, and a client resumes on
 either with its token (ARCHITECTURE.md, "Horizontal scale").
@@ -16,8 +20,10 @@ import structlog
 
 from gateway import commands as c
 from gateway.audit import AuditWriter
+from gateway.budget import SendBudget
 from gateway.catchup import CatchUpPool
 from gateway.connection import Connection, now_ms
+from gateway.errors import SlowConsumer
 from gateway.kafka_io import DecodedCache, Resolver
 from gateway.metrics import GatewayMetrics
 from gateway.publisher import Publisher
@@ -42,6 +48,7 @@ class Hub:
         keys, active = settings.resume_key_set(base)
         self.keyring = ResumeKeyring(keys, active=active, ttl_s=settings.resume_ttl_s)
         self.session_config = settings.session_config(frozenset(EVENT_TYPES))
+        self.budget = SendBudget(settings.send_budget_bytes)
         self.resolver = Resolver(base)
         self.cache = DecodedCache(settings.decode_cache_events)
         self.pool = CatchUpPool(
@@ -137,7 +144,22 @@ class Hub:
             now = now_ms()
             for conn in tuple(self.connections):
                 if conn.session.subscriptions or count % SLOW_TICK_EVERY == 0:
-                    conn.call(conn.session.tick, now)
+                    conn.tick(now)
+            self._shed(now)
+            self.metrics.send_budget_used.set(self.budget.used)
+
+    def _shed(self, now: int) -> None:
+        if self.budget.room() > 0:
+            return
+        open_, freeing = [], 0
+        for conn in self.connections:
+            if conn.closing is None:
+                open_.append((conn, conn.session.queued))
+            else:
+                freeing += conn.session.queued
+        for conn in self.budget.shed(open_, freeing):
+            conn.log.warning("send budget full: closing the connection holding the most")
+            conn.call(conn.session.fail, SlowConsumer("the gateway's send budget is full"), now)
 
     async def drain(self, deadline_s: float) -> int:
         """Checkpoint and close every connection with the retry code; wait until they are gone

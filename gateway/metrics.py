@@ -2,7 +2,8 @@
 
 A private registry keeps tests that start several gateways in one interpreter independent and
 keeps the exposition to what operators need: connections, subscriptions, events and bytes sent,
-catch-ups, gaps, auth failures, publishes and the tail lag per topic.
+the send budget, closes and aborts, catch-ups, gaps, auth failures, publishes and the tail lag
+per topic.
 """
 
 from __future__ import annotations
@@ -41,6 +42,17 @@ class GatewayMetrics:
         )
         self.closes = Counter(
             "regstream_gateway_closes", "Connections closed by the gateway.", ["reason"], registry=r
+        )
+        self.aborts = Counter(
+            "regstream_gateway_aborts",
+            "Connections cut without a close handshake because the peer did not read.",
+            ["reason"],
+            registry=r,
+        )
+        self.send_budget_used = Gauge(
+            "regstream_gateway_send_budget_used_bytes",
+            "Bytes queued for all clients, against REGSTREAM_GATEWAY_SEND_BUDGET_BYTES.",
+            registry=r,
         )
         self.publishes = Counter(
             "regstream_gateway_publishes", "Client publishes.", ["outcome"], registry=r

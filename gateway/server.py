@@ -38,7 +38,7 @@ from gateway.auth import (
     extract_credentials,
     select_subprotocol,
 )
-from gateway.connection import Connection, now_ms
+from gateway.connection import CLOSE_TIMEOUT_S, Connection, now_ms
 from gateway.errors import HandshakeError
 from gateway.http import json_response
 from gateway.hub import Hub
@@ -53,6 +53,8 @@ from streams.settings import Settings
 log = structlog.get_logger("gateway.server")
 WS_PATH = "/ws"
 READY_PREFIX = "REGSTREAM_GATEWAY_READY "
+MAX_QUEUE = 16  # client frames buffered before reading pauses: 16 times max_size at most
+WRITE_LIMIT = 64 * 1024  # the transport buffer's high-water mark; its bytes count as queued
 
 
 class GatewayServer:
@@ -135,6 +137,7 @@ class GatewayServer:
             session_id=uuid.uuid4().hex[:16],
             now_ms=now_ms(),
             config=hub.session_config,
+            budget=hub.budget,
         )
         conn = Connection(hub, ws, session, _peer(ws))
         hub.connections.add(conn)
@@ -188,11 +191,11 @@ class GatewayServer:
             select_subprotocol=self.choose_subprotocol,
             compression="deflate" if s.compression else None,
             open_timeout=s.handshake_timeout_s,
-            ping_interval=s.ping_interval_s,
-            ping_timeout=s.ping_timeout_s,
-            close_timeout=5,
+            ping_interval=None,  # connection.py runs a keepalive that also times out unread pings
+            close_timeout=CLOSE_TIMEOUT_S,
             max_size=max(2 * s.max_frame_bytes, 1 << 20),
-            max_queue=64,
+            max_queue=MAX_QUEUE,
+            write_limit=WRITE_LIMIT,
             ssl=tls,
             backlog=4096,
         )

@@ -16,8 +16,12 @@ This module handles frames, limits, publishing, time and shutdown; where records
   (``replay_horizon``), because the client asked for something explicit it may not have;
   ``earliest`` means "as far back as allowed" and is clamped; token positions older than it are
   clamped with an explicit ``gap`` (reason ``horizon``).
-* **Slow client**: the send queue above ``send_high_bytes`` demotes, below ``send_low_bytes``
-  restores; staying slow for ``slow_close_ms`` closes with 4003 (retry, nothing lost).
+* **Slow client**: every frame's bytes count against the connection's send queue (corrected by
+  the I/O layer's ``on_send_buffer`` reports) and against the process's :class:`SendBudget`. A
+  record that would take the queue past ``send_high_bytes``, or the process past its budget, is
+  left in Kafka and the client is demoted; it comes back once its queue is below
+  ``send_low_bytes`` and the process below its low mark. Staying demoted with more than
+  ``send_low_bytes`` queued for ``slow_close_ms`` closes with 4003 (retry, nothing lost).
 * **Rate**: each frame costs one token; a refused frame gets ``rate_limited`` (with its id) and
   is not processed; more than ``rate_strikes`` refusals in a row close with 4004.
 """
@@ -30,6 +34,7 @@ from typing import Any
 
 from gateway import frames
 from gateway.auth import Principal
+from gateway.budget import SendBudget
 from gateway.commands import Audit, Close, Command, Output, Position, PublishEvent, TopicSnapshot
 from gateway.delivery import Delivery
 from gateway.errors import (
@@ -102,13 +107,16 @@ class Session:
         session_id: str,
         now_ms: int,
         config: SessionConfig | None = None,
+        budget: SendBudget | None = None,
     ) -> None:
         self.principal = principal
         self.keyring = keyring
         self.config = cfg = config or SessionConfig()
         self.session_id = session_id
+        self._budget = budget or SendBudget()
+        self.queued = 0  # bytes held for this client: the I/O layer's last report + frames since
         self._out = Output()
-        self._delivery = Delivery(self._emit, self._run)
+        self._delivery = Delivery(self._emit, self._run, self.send_room)
         self._bucket = TokenBucket(cfg.rate_per_s, cfg.rate_burst, now_ms)
         self._strikes = 0
         self._slow_since: int | None = None
@@ -132,6 +140,9 @@ class Session:
 
     def _emit(self, frame: bytes | SharedFrame) -> None:
         self._out.frames.append(frame)
+        size = len(frame)
+        self.queued += size
+        self._budget.add(size)
 
     def _run(self, command: Command) -> None:
         self._out.commands.append(command)
@@ -298,15 +309,34 @@ class Session:
             self._delivery.catchup_position(sub_id, reader, positions)
 
     def on_send_buffer(self, size: int, now_ms: int) -> None:
-        """Bytes queued on the socket; crossing the watermarks demotes or restores."""
-        if self.closed:
-            return
-        if self._slow_since is None and size >= self.config.send_high_bytes:
-            self._slow_since = now_ms
-            self._delivery.set_slow(True)
-        elif self._slow_since is not None and size <= self.config.send_low_bytes:
+        """Bytes the I/O layer holds for this client (its queue and the transport's buffer),
+        replacing the estimate; may demote or restore (see the module docstring)."""
+        self._budget.add(size - self.queued)
+        self.queued = size
+        if not self.closed:
+            self._watch_slow(now_ms)
+
+    def on_released(self) -> None:
+        """The connection is gone and its queue with it: give the bytes back to the budget."""
+        self._budget.add(-self.queued)
+        self.queued = 0
+
+    def send_room(self) -> float:
+        """Bytes this client may still be sent before it is demoted."""
+        return min(self.config.send_high_bytes - self.queued, self._budget.room())
+
+    def _watch_slow(self, now_ms: int) -> None:
+        """Demote without room; restore once drained; run the slow clock while the client's own
+        queue (not just the process's budget) keeps it demoted."""
+        delivery, low = self._delivery, self.config.send_low_bytes
+        if not delivery.slow and self.send_room() <= 0:
+            delivery.set_slow(True)
+        elif delivery.slow and self.queued <= low and self._budget.relaxed():
+            delivery.set_slow(False)
+        if delivery.slow and self.queued > low:
+            self._slow_since = self._slow_since if self._slow_since is not None else now_ms
+        else:
             self._slow_since = None
-            self._delivery.set_slow(False)
 
     # -- time and shutdown ------------------------------------------------------------------
 
@@ -319,6 +349,7 @@ class Session:
         if expires is not None and now_ms >= expires:
             self._terminate(AuthExpired("the JWT expired; reconnect with a fresh one"), now_ms)
             return
+        self._watch_slow(now_ms)
         limit = self.config.slow_close_ms
         if (
             self._slow_since is not None

@@ -85,8 +85,15 @@ class GatewaySettings(BaseSettings):
     max_pending_publishes: int = Field(
         32, ge=1, description="Publishes per connection awaiting Kafka's acknowledgement."
     )
-    max_connections_per_subject: int = Field(0, ge=0, description="0: no cap.")
-    max_connections_per_ip: int = Field(0, ge=0, description="0: no cap.")
+    max_connections_per_subject: int = Field(
+        32, ge=0, description="Open connections per JWT subject (HTTP 429 beyond); 0: no cap."
+    )
+    max_connections_per_ip: int = Field(
+        256,
+        ge=0,
+        description="Open connections per client address (HTTP 429 beyond); 0: no cap. Raise it "
+        "behind a proxy that hides client addresses.",
+    )
     handshake_timeout_s: float = Field(
         10.0, gt=0, description="Time to complete the WebSocket handshake."
     )
@@ -94,17 +101,32 @@ class GatewaySettings(BaseSettings):
         20.0, gt=0, description="WebSocket ping (and heartbeat frame) interval."
     )
     ping_timeout_s: float = Field(
-        20.0, gt=0, description="A connection whose pong is this late is closed."
+        20.0,
+        gt=0,
+        description="A peer that has not answered a ping this long after it was sent (also one "
+        "that stopped reading) is disconnected.",
     )
     compression: bool = Field(False, description="permessage-deflate (costs memory per client).")
     send_high_bytes: int = Field(
-        4 * 1024 * 1024, ge=1024, description="Send queue above this demotes a slow client."
+        4 * 1024 * 1024,
+        ge=1024,
+        description="Bytes queued for one client (frames + socket buffer) at which it is demoted "
+        "to a paused catch-up position.",
     )
     send_low_bytes: int = Field(
         1024 * 1024, ge=0, description="Send queue below this restores a demoted client."
     )
+    send_budget_bytes: int = Field(
+        256 * 1024 * 1024,
+        ge=1024 * 1024,
+        description="Bytes queued for all clients together; when full, clients are demoted and "
+        "those holding the most are closed with 4003 (resumable).",
+    )
     slow_close_s: float = Field(
-        120.0, gt=0, description="A client slow for this long is closed with 4003 (resumable)."
+        120.0,
+        gt=0,
+        description="A client demoted with more than send_low_bytes queued for this long is "
+        "closed with 4003 (resumable).",
     )
     checkpoint_every_events: int = Field(
         500, ge=1, description="A checkpoint (resume token) at least every this many events."

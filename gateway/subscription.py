@@ -81,7 +81,6 @@ class Subscription:
     withheld: dict[int, int] = field(default_factory=dict)  # horizon: nothing below it is sent
     done: set[int] = field(default_factory=set)
     reader: int | None = None
-    reader_paused: bool = False
 
     def verdict(
         self, partition: int, offset: int, start: int, timestamp_ms: int, *, tail: bool

@@ -335,7 +335,8 @@ async def main(bootstrap: str) -> None:
         ("resume", lambda gw: resume_latency(settings, gw, 200), {}),
         ("storm", lambda gw: resume_storm(settings, gw, n_storm), {}),
     ):
-        gw = GatewayProcess(settings, logs, **options).start()
+        uncapped = {"max_connections_per_subject": 0, "max_connections_per_ip": 0}
+        gw = GatewayProcess(settings, logs, **uncapped, **options).start()
         try:
             results[name] = await run(gw)
             print(name, results[name], flush=True)

@@ -4,13 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.commands import (
-    PauseCatchUp,
-    ResumeCatchUp,
-    StartCatchUp,
-    StopCatchUp,
-    UnwatchTopic,
-)
+from gateway.commands import StartCatchUp, StopCatchUp, UnwatchTopic
 from gateway.records import SharedFrame
 from tests.unit.gateway.helpers import NOW, TOPIC, Client, event, record, snapshot
 
@@ -114,27 +108,29 @@ def test_tail_position_past_next_means_missed() -> None:
 
 
 def test_slow_client_demoted_and_recovers_without_loss() -> None:
-    c = Client(send_high_bytes=1000, send_low_bytes=100)
+    c = Client(send_high_bytes=100_000, send_low_bytes=10_000)
     at_tail(c)
     c.session.on_tail_record(record(0, 10, prev=10), NOW)
-    c.session.on_send_buffer(5000, NOW)
+    c.session.on_send_buffer(500_000, NOW)
     for o in (11, 12, 13):
         c.session.on_tail_record(record(0, o, prev=o), NOW)  # not taken: Kafka holds them
     c.pump()
     assert c.delivered() == [(0, 10, 0)] and not c.commands
-    c.session.on_send_buffer(500, NOW)  # between the watermarks: still slow
+    c.session.on_send_buffer(50_000, NOW)  # between the watermarks: still slow
     assert not c.take_commands()
-    c.session.on_send_buffer(50, NOW)
-    c.pump()
+    c.session.on_send_buffer(5_000, NOW)
     (start,) = c.take_commands(StartCatchUp)
     assert start.positions == {0: 11}
-    c.session.on_send_buffer(5000, NOW)
-    assert c.take_commands(PauseCatchUp) == [PauseCatchUp("s1", start.reader)]
+    c.session.on_send_buffer(500_000, NOW)  # slow again: the reader is stopped, not buffered
+    assert c.take_commands(StopCatchUp) == [StopCatchUp("s1", start.reader)]
     c.session.on_catchup_record("s1", start.reader, record(0, 11, prev=11), NOW)  # in flight
+    c.session.on_catchup_position("s1", start.reader, {0: 14}, NOW)
+    assert c.delivered() == [(0, 10, 0)]
     c.session.on_send_buffer(0, NOW)
-    assert c.take_commands(ResumeCatchUp) == [ResumeCatchUp("s1", start.reader)]
-    for o in (12, 13):
-        c.session.on_catchup_record("s1", start.reader, record(0, o, prev=o), NOW)
+    (again,) = c.take_commands(StartCatchUp)
+    assert again.positions == {0: 11} and again.reader != start.reader
+    for o in (11, 12, 13):
+        c.session.on_catchup_record("s1", again.reader, record(0, o, prev=o), NOW)
     c.session.on_tail_record(record(0, 14, prev=14), NOW)
     c.pump()
     assert c.take_commands(StopCatchUp)

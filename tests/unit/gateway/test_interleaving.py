@@ -20,9 +20,7 @@ import pytest
 from gateway.auth import Principal
 from gateway.commands import (
     LogBounds,
-    PauseCatchUp,
     ResolveTopic,
-    ResumeCatchUp,
     StartCatchUp,
     StopCatchUp,
     TopicSnapshot,
@@ -63,7 +61,7 @@ class Reader:
     """Reads data records in order per partition; ``pos`` = offset after the last one fed."""
 
     def __init__(self, log: Log, positions: dict[int, int]) -> None:
-        self.log, self.pos, self.paused = log, dict(positions), False
+        self.log, self.pos = log, dict(positions)
 
     def step(self, rng: random.Random) -> Record | None:
         ready = [p for p in self.pos if self.log.next_data(p, self.pos[p]) is not None]
@@ -91,6 +89,7 @@ class SimClient:
     spec: dict[str, Any] | None
     session: Session | None = None
     token: str | None = None
+    backlog: int = 0  # bytes the fake socket holds, reported after every settle
     first_seen: list[Pos] = field(default_factory=list)
     seen: set[Pos] = field(default_factory=set)
     connections: int = 0
@@ -160,10 +159,17 @@ class FakeIO:
         c.session = None
 
     def settle(self, c: SimClient) -> None:
+        """Like the connection's pump: run what the session asked, then report the buffer."""
+        reported = False
         while c.session is not None:
             out = c.session.take()
             if not out.frames and not out.commands and out.close is None:
-                return
+                if reported:
+                    return
+                c.session.on_send_buffer(c.backlog, self.now)
+                reported = True
+                continue
+            reported = False
             mine = self.per_connection[id(c.session)]
             for f in out.frames:
                 c.absorb(orjson.loads(bytes(f)), mine)
@@ -185,10 +191,6 @@ class FakeIO:
             )
         elif isinstance(cmd, StopCatchUp):
             self.catchups.pop((id(s), cmd.reader), None)
-        elif isinstance(cmd, PauseCatchUp | ResumeCatchUp):
-            entry = self.catchups.get((id(s), cmd.reader))
-            if entry:
-                entry[2].paused = isinstance(cmd, PauseCatchUp)
         else:
             assert isinstance(cmd, UnwatchTopic) or type(cmd).__name__ == "Audit"
 
@@ -229,7 +231,7 @@ class FakeIO:
             s.on_start_resolved(sub_id, TopicSnapshot("E1", bounds), self.now)
             self.settle(self.client_of(s))
         elif action == "catchup":
-            active = [k for k, v in self.catchups.items() if not v[2].paused]
+            active = list(self.catchups)
             if not active:
                 return False
             s, sub_id, reader = self.catchups[rng.choice(active)]
@@ -256,7 +258,7 @@ class FakeIO:
         elif action == "buffer" and live:
             c = rng.choice(live)
             assert c.session is not None
-            c.session.on_send_buffer(rng.choice((0, 0, 50, 500, 5000)), self.now)
+            c.backlog = rng.choice((0, 0, 50, 500, 5000))
             self.settle(c)
         elif action == "drop" and live and rng.random() < 0.2:
             self.drop(rng.choice(live), graceful=rng.random() < 0.5)
@@ -276,7 +278,7 @@ class FakeIO:
             if c.session is None:
                 self.connect(c)
             assert c.session is not None
-            c.session.on_send_buffer(0, self.now)
+            c.backlog = 0
             self.settle(c)
         idle = 0
         while idle < 200:
