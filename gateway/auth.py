@@ -9,7 +9,12 @@
   made for (the RS256-public-key-as-HMAC-secret confusion). ``exp``, ``iat``, ``aud``, ``iss`` and
   ``sub`` are required, ``nbf`` honoured, ``exp - iat`` capped. Unknown ``kid`` values may be
   looked up in a JWKS (PyJWKClient; that call does network I/O, so the server runs ``verify`` in a
-  thread when a JWKS URL is configured).
+  thread when a JWKS URL is configured); only asymmetric keys are taken from it. Keys named in
+  the token itself (``jwk``, ``jku``, ``x5u``, ``x5c``) are never used. RFC 8725 rules on top of
+  PyJWT's: tokens over 8 KiB, ``crit`` and ``cty`` (nested tokens) headers and a ``typ`` other
+  than JWT are refused; every claim has one JSON type (``sub`` a non-blank string, ``topics`` and
+  ``publish`` lists of strings, numbers never booleans) and a wrong type refuses the token, it is
+  never coerced.
 * **What**: :class:`Principal`. Topic and publish patterns are ``fnmatch``-style, matched
   case-sensitively against **event type short names** (``DecisionMade``, ``Agent*``), the same
   names clients use as ``topic`` in frames, independent of Kafka topic prefixes.
@@ -20,20 +25,19 @@ Tokens never appear in exceptions, reprs or logs.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
-from urllib.parse import urlsplit
 
 import jwt
 from jwt.algorithms import get_default_algorithms
+from jwt.exceptions import InvalidSubjectError
 
 from gateway.errors import (
     AuthUnavailable,
     CredentialsExpired,
     InvalidCredentials,
     MissingCredentials,
-    OriginNotAllowed,
 )
 
 SUBPROTOCOL = "regstream.v1"
@@ -41,6 +45,15 @@ BEARER_PREFIX = "bearer."
 SUPPORTED_ALGORITHMS = frozenset({"HS256", "RS256", "ES256"})
 REQUIRED_CLAIMS = ("exp", "iat", "aud", "iss", "sub")
 MIN_HMAC_KEY_BYTES = 32
+# Keys from a JWKS are public by nature; a symmetric ("oct") key published there is a secret
+# anyone can read, so only asymmetric algorithms are taken from it.
+JWKS_ALGORITHMS = frozenset({"RS256", "ES256"})
+ACCEPTED_TYPES = frozenset({"jwt", "at+jwt", "application/at+jwt"})  # RFC 9068 access tokens
+MAX_TOKEN_CHARS = 8192  # also about the largest header line the HTTP parser accepts
+MAX_SUB_CHARS = 256
+MAX_ROLE_CHARS = 64
+MAX_PATTERNS = 256
+MAX_PATTERN_CHARS = 256
 
 
 class HeaderSource(Protocol):
@@ -82,37 +95,6 @@ def extract_credentials(headers: HeaderSource) -> Credentials:
         if item.lower().startswith(BEARER_PREFIX) and len(item) > len(BEARER_PREFIX):
             return Credentials(item[len(BEARER_PREFIX) :], "subprotocol")
     raise MissingCredentials("no bearer token in Authorization or Sec-WebSocket-Protocol")
-
-
-def origin_allowed(
-    origin: str | None, allowed: Iterable[str], *, allow_missing: bool = True
-) -> bool:
-    """Cross-site WebSocket hijacking guard. Browsers always send ``Origin``; other clients may
-    not (``allow_missing``). Entries: ``*``, an exact origin, or ``https://*.example.com``."""
-    if origin is None:
-        return allow_missing
-    origin = origin.strip().lower().rstrip("/")
-    try:
-        got = urlsplit(origin)
-        got_port = got.port
-    except ValueError:
-        return False
-    for entry in allowed:
-        entry = entry.strip().lower().rstrip("/")
-        if entry in ("*", origin):
-            return True
-        want = urlsplit(entry)
-        host = want.hostname or ""
-        if host.startswith("*.") and want.scheme == got.scheme and want.port == got_port:
-            suffix = host[1:]
-            if (got.hostname or "").endswith(suffix) and len(got.hostname or "") > len(suffix):
-                return True
-    return False
-
-
-def check_origin(origin: str | None, allowed: Iterable[str], *, allow_missing: bool = True) -> None:
-    if not origin_allowed(origin, allowed, allow_missing=allow_missing):
-        raise OriginNotAllowed("origin not allowed")
 
 
 @dataclass(frozen=True)
@@ -191,6 +173,8 @@ class JwtVerifier:
             except (jwt.PyJWKClientError, jwt.PyJWKError):
                 raise InvalidCredentials("unknown key id") from None
             algorithm, key = jwk.algorithm_name, jwk.key
+            if algorithm not in JWKS_ALGORITHMS:
+                raise InvalidCredentials("key set keys must be asymmetric")
         else:
             raise InvalidCredentials("unknown key id")
         if algorithm != alg:
@@ -198,10 +182,13 @@ class JwtVerifier:
         return algorithm, key
 
     def verify(self, token: str) -> Principal:
+        if len(token) > MAX_TOKEN_CHARS:
+            raise InvalidCredentials(f"token is longer than {MAX_TOKEN_CHARS} characters")
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError:
             raise InvalidCredentials("malformed token") from None
+        _check_header(header)
         algorithm, key = self._key_for(header.get("kid"), header.get("alg"))
         try:
             claims = jwt.decode(
@@ -221,32 +208,61 @@ class JwtVerifier:
 
     def _principal(self, claims: Mapping[str, Any]) -> Principal:
         exp, iat = claims["exp"], claims["iat"]
-        if not isinstance(exp, int | float) or not isinstance(iat, int | float):
+        if not (_is_number(exp) and _is_number(iat)):
             raise InvalidCredentials("exp and iat must be numbers")
         if exp - iat > self.config.max_lifetime_s:
             raise InvalidCredentials("token lifetime exceeds the allowed maximum")
         horizon = claims.get("replay_horizon_s", self.config.default_replay_horizon_s)
         if horizon is not None and (isinstance(horizon, bool) or not isinstance(horizon, int)):
             raise InvalidCredentials("replay_horizon_s must be an integer")
-        role = claims.get("role", "default")
-        if not isinstance(role, str):
-            raise InvalidCredentials("role must be a string")
+        if horizon is not None and horizon < 0:
+            raise InvalidCredentials("replay_horizon_s must not be negative")
         return Principal(
-            sub=str(claims["sub"]),
+            sub=_text(claims["sub"], "sub", MAX_SUB_CHARS),
             topics=_patterns(claims, "topics"),
             publish=_patterns(claims, "publish"),
             replay_horizon_s=horizon,
-            role=role,
+            role=_text(claims.get("role", "default"), "role", MAX_ROLE_CHARS),
             expires_at_ms=int(exp * 1000),
         )
 
 
+def _check_header(header: Mapping[str, Any]) -> None:
+    """RFC 8725 header rules PyJWT leaves to us: no critical extensions (we implement none),
+    no nested or foreign content (``cty``), and an explicit ``typ`` must say JWT."""
+    if "crit" in header:
+        raise InvalidCredentials("critical header extensions are not supported")
+    if "cty" in header:
+        raise InvalidCredentials("nested tokens are not accepted")
+    typ = header.get("typ")
+    if typ is not None and (not isinstance(typ, str) or typ.lower() not in ACCEPTED_TYPES):
+        raise InvalidCredentials("token type is not accepted")
+
+
+def _is_number(value: object) -> bool:
+    """JSON numbers only: ``true`` is not 1."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _text(value: object, name: str, max_chars: int) -> str:
+    """A claim that names something (subject, role): a non-blank printable string."""
+    if not isinstance(value, str) or not value.strip() or not value.isprintable():
+        raise InvalidCredentials(f"{name} must be a non-empty printable string")
+    if len(value) > max_chars:
+        raise InvalidCredentials(f"{name} is longer than {max_chars} characters")
+    return value
+
+
 def _patterns(claims: Mapping[str, Any], name: str) -> tuple[str, ...]:
+    """A list of non-empty pattern strings, nothing else: a bare string is a malformed claim,
+    never read as one pattern (``"Decision*"`` and ``["D", "e", …]`` would both be guesses)."""
     value = claims.get(name, [])
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
-        raise InvalidCredentials(f"{name} must be a list of patterns")
+    if not isinstance(value, list) or not all(
+        isinstance(p, str) and 0 < len(p) <= MAX_PATTERN_CHARS for p in value
+    ):
+        raise InvalidCredentials(f"{name} must be a list of pattern strings")
+    if len(value) > MAX_PATTERNS:
+        raise InvalidCredentials(f"{name} holds more than {MAX_PATTERNS} patterns")
     return tuple(value)
 
 
@@ -255,6 +271,7 @@ def _reason(exc: jwt.InvalidTokenError) -> str:
     reasons: list[tuple[type[Exception], str]] = [
         (jwt.InvalidAudienceError, "wrong audience"),
         (jwt.InvalidIssuerError, "wrong issuer"),
+        (InvalidSubjectError, "sub must be a non-empty printable string"),
         (jwt.ImmatureSignatureError, "token not yet valid"),
         (jwt.InvalidSignatureError, "signature does not verify"),
         (jwt.InvalidAlgorithmError, "token algorithm is not allowed"),

@@ -20,6 +20,7 @@ import typer
 from gateway.auth import JwtVerifier, mint_token
 from gateway.errors import GatewayError
 from gateway.settings import DEV_JWT_KID, load_gateway_settings
+from gateway.tls import TlsConfigError
 from streams.settings import load_settings
 
 
@@ -53,7 +54,11 @@ def gateway_command(
 
     configure_logging(log_level)
     settings = load_gateway_settings(host=host, port=port, ops_host=ops_host, ops_port=ops_port)
-    asyncio.run(run(load_settings(), settings))
+    try:
+        asyncio.run(run(load_settings(), settings))
+    except TlsConfigError as err:  # an operator's mistake: one line, no traceback
+        typer.echo(f"regstream gateway: {err}", err=True)
+        raise typer.Exit(2) from None
 
 
 token_app = typer.Typer(help="Dev JWTs for the gateway (HS256, the dev key).", no_args_is_help=True)

@@ -35,11 +35,12 @@ answered with an ``error`` frame carry a string ``code`` and a ``retriable`` fla
     │   │   └── TokenUnknownKey    4513   key id not (or no longer) configured
     │   └── PositionBeyondEnd  4520   don't: a resume position past the log end is a bug
     └── HandshakeError                refused before the upgrade, answered with HTTP + JSON
+        ├── UnsupportedSubprotocol  400   subprotocols offered, none of them regstream.v1
         ├── AuthError
         │   ├── MissingCredentials  401
         │   ├── InvalidCredentials  401   signature, algorithm, aud, iss, kid, lifetime, claims
         │   └── CredentialsExpired  401
-        ├── OriginNotAllowed    403
+        ├── OriginNotAllowed    403   not ours, not allow-listed (or sent twice)
         ├── TooManyConnections  429   per subject or per IP (retriable)
         └── AuthUnavailable     503   JWKS endpoint unreachable (retriable)
 """
@@ -223,6 +224,10 @@ class HandshakeError(GatewayError):
     """Refused handshake; the server answers ``http_status`` with ``{"error": code, "message"}``."""
 
     http_status: ClassVar[int] = 400
+
+
+class UnsupportedSubprotocol(HandshakeError):
+    code = "unsupported_subprotocol"
 
 
 class AuthError(HandshakeError):

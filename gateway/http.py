@@ -35,3 +35,13 @@ def json_response(status: int, obj: Any) -> Response:
 
 def text_response(status: int, text: str) -> Response:
     return response(status, text.encode(), "text/plain; charset=utf-8")
+
+
+def method_not_allowed(allowed: tuple[str, ...]) -> Response:
+    """405 with the ``Allow`` header RFC 9110 requires, listing what the resource answers."""
+    return response(
+        405,
+        b"method not allowed\n",
+        "text/plain; charset=utf-8",
+        [("Allow", ", ".join(allowed))],
+    )

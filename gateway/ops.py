@@ -1,6 +1,7 @@
 """The internal port: ``/healthz`` (the process answers), ``/readyz`` (broker reachable, readers
 running, not draining) and ``/metrics`` (Prometheus text). Served by websockets' HTTP handling,
-so the gateway has one HTTP stack; nothing on this port upgrades to WebSocket."""
+so the gateway has one HTTP stack; nothing on this port upgrades to WebSocket, and every
+endpoint is read-only (any method but GET: 405)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
-from gateway.http import json_response, response, text_response
+from gateway.http import json_response, method_not_allowed, response, text_response
 from gateway.metrics import GatewayMetrics
 
 Readiness = Callable[[], Awaitable[tuple[bool, dict[str, Any]]]]
@@ -22,6 +23,8 @@ def ops_handler(
 ) -> Callable[[ServerConnection, Request], Awaitable[Response]]:
     async def process_request(connection: ServerConnection, request: Request) -> Response:
         path = request.path.split("?", 1)[0]
+        if request.method != "GET":
+            return method_not_allowed(("GET",))
         if path == "/healthz":
             return json_response(200, {"status": "ok"})
         if path == "/readyz":

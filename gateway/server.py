@@ -2,11 +2,15 @@
 ops port, the handshake, and SIGTERM drain. The protocol lives in the sans-I/O core; a
 connection's I/O in ``connection.py``; shared readers and writers in ``hub.py``.
 
-Handshake (before the upgrade, in ``process_request``): Origin allow-list (the gateway's own
-origin is always allowed, so its dashboard works), bearer JWT from the Authorization header or
-the subprotocol slot (never the query), verification (in a thread when a JWKS URL may cause
-network I/O), connection caps per subject and IP. A refusal is an HTTP status with a JSON body
-``{"error": code, "message": text}`` and is counted by reason; tokens are never logged.
+Handshake (before the upgrade, in ``process_request``): GET only (405 otherwise), then the
+request checks of ``handshake.py`` (Origin: the configured own origins and allow-list, never the
+client's ``Host``; subprotocols; where the bearer JWT is, never the query), verification (in a
+thread when a JWKS URL may cause network I/O), connection caps per subject and IP. A refusal is
+an HTTP status with a JSON body ``{"error": code, "message": text}`` and is counted by reason;
+tokens are never logged. Client messages are bounded by ``max_frame_bytes`` in the WebSocket
+layer itself (``wire.py`` closes an oversized one with 4500, as the core would). Over TLS every
+HTTP response carries Strict-Transport-Security; a TLS file that cannot be used stops the
+process before it touches Kafka (``tls.py``).
 
 Drain (SIGTERM/SIGINT): stop accepting, send every client a checkpoint and close 4000, wait for
 them up to ``drain_deadline_s``, flush the audit log, exit.
@@ -19,11 +23,9 @@ import contextlib
 import os
 import signal
 import socket
-import ssl
 import uuid
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
 import structlog
@@ -31,22 +33,20 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
-from gateway.auth import (
-    JwtVerifier,
-    Principal,
-    check_origin,
-    extract_credentials,
-    select_subprotocol,
-)
+from gateway.auth import JwtVerifier, Principal, select_subprotocol
 from gateway.connection import CLOSE_TIMEOUT_S, Connection, now_ms
 from gateway.errors import HandshakeError
-from gateway.http import json_response
+from gateway.handshake import Handshake
+from gateway.http import json_response, method_not_allowed
 from gateway.hub import Hub
 from gateway.limits import ConnectionLimiter, Lease
 from gateway.ops import serve_ops
+from gateway.origin import OriginPolicy, own_origins
 from gateway.session import Session
 from gateway.settings import GatewaySettings
 from gateway.static_files import StaticFiles
+from gateway.tls import hsts_header, load_tls
+from gateway.wire import GatewayWire
 from streams.audit.access import AccessEntry, Action, Via
 from streams.settings import Settings
 
@@ -59,6 +59,8 @@ WRITE_LIMIT = 64 * 1024  # the transport buffer's high-water mark; its bytes cou
 
 class GatewayServer:
     def __init__(self, base: Settings, settings: GatewaySettings) -> None:
+        self.tls = load_tls(settings.tls_cert, settings.tls_key)  # first: fail before any I/O
+        self.hsts = hsts_header(settings.hsts_max_age_s) if self.tls else None
         self.base, self.settings = base, settings
         self.instance = settings.instance or f"{socket.gethostname()}:{os.getpid()}"
         self.hub = Hub(base, settings, self.instance)
@@ -69,6 +71,7 @@ class GatewayServer:
             settings.max_connections_per_subject, settings.max_connections_per_ip
         )
         self.static = StaticFiles(settings.static_dir)
+        self.handshake = self._handshake(settings.port)  # set again once the port is bound
         self._admitted: dict[ServerConnection, tuple[Principal, Lease]] = {}
         self.public: Server | None = None
         self.ops: Server | None = None
@@ -76,10 +79,19 @@ class GatewayServer:
 
     # -- handshake --------------------------------------------------------------------------
 
+    def _handshake(self, port: int) -> Handshake:
+        """The request checks for the gateway listening on ``port`` (known once bound)."""
+        s = self.settings
+        own = own_origins(s.public_url, s.host, port, tls=self.tls is not None)
+        policy = OriginPolicy((*own, *s.allowed_origins), s.allow_missing_origin)
+        return Handshake(policy)
+
     async def process_request(self, conn: ServerConnection, request: Request) -> Response | None:
         path = request.path.split("?", 1)[0]
         if path != WS_PATH:
-            return self.static.serve(request.path)
+            return self.static.serve(request.method, request.path)
+        if request.method != "GET":
+            return method_not_allowed(("GET",))
         if self.hub.draining:
             return json_response(503, {"error": "server_draining", "message": "draining"})
         try:
@@ -91,16 +103,7 @@ class GatewayServer:
             return json_response(err.http_status, {"error": err.code, "message": err.message})
 
     async def _admit(self, conn: ServerConnection, request: Request) -> None:
-        headers = request.headers
-        origin = headers.get("Origin")
-        host = headers.get("Host", "")
-        if origin is None or urlsplit(origin.strip().lower()).netloc != host.lower():
-            check_origin(
-                origin,
-                self.settings.allowed_origins,
-                allow_missing=self.settings.allow_missing_origin,
-            )
-        credentials = extract_credentials(headers)
+        credentials = self.handshake.screen(request.headers)
         if self._verify_in_thread:
             principal = await asyncio.to_thread(self.verifier.verify, credentials.token)
         else:
@@ -112,6 +115,8 @@ class GatewayServer:
     def process_response(
         self, conn: ServerConnection, request: Request, response: Response
     ) -> None:
+        if self.hsts is not None:
+            response.headers[self.hsts[0]] = self.hsts[1]
         if response.status_code != 101:  # the upgrade failed after we admitted it
             admitted = self._admitted.pop(conn, None)
             if admitted is not None:
@@ -170,18 +175,9 @@ class GatewayServer:
         ready = broker and not self.hub.draining and all(readers.values())
         return ready, {"broker": broker, "draining": self.hub.draining, "tail_readers": readers}
 
-    def _ssl(self) -> ssl.SSLContext | None:
-        s = self.settings
-        if s.tls_cert is None:
-            return None
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(s.tls_cert, s.tls_key)
-        return context
-
     async def start(self) -> dict[str, Any]:
         s = self.settings
         await self.hub.start()
-        tls = self._ssl()
         self.public = await serve(
             self.handler,
             s.host,
@@ -193,23 +189,27 @@ class GatewayServer:
             open_timeout=s.handshake_timeout_s,
             ping_interval=None,  # connection.py runs a keepalive that also times out unread pings
             close_timeout=CLOSE_TIMEOUT_S,
-            max_size=max(2 * s.max_frame_bytes, 1 << 20),
+            max_size=s.max_frame_bytes,
             max_queue=MAX_QUEUE,
             write_limit=WRITE_LIMIT,
-            ssl=tls,
+            ssl=self.tls,
             backlog=4096,
+            create_connection=GatewayWire,
         )
-        self.ops = await serve_ops(s.ops_host, s.ops_port, self.hub.metrics, self.readiness)
         port = self.public.sockets[0].getsockname()[1]
+        self.handshake = self._handshake(port)  # with --port 0, the port is known only now
+        self.ops = await serve_ops(s.ops_host, s.ops_port, self.hub.metrics, self.readiness)
         ops_port = self.ops.sockets[0].getsockname()[1]
-        scheme = "https" if tls else "http"
+        scheme = "https" if self.tls else "http"
         info = {
             "port": port,
             "ops_port": ops_port,
-            "ws": f"{'wss' if tls else 'ws'}://{s.host}:{port}{WS_PATH}",
+            "ws": f"{'wss' if self.tls else 'ws'}://{s.host}:{port}{WS_PATH}",
             "dashboard": f"{scheme}://{s.host}:{port}/",
             "instance": self.instance,
         }
+        if not self.handshake.origins.allowed:
+            log.warning("no browser origin is allowed: set public_url (or allowed_origins)")
         if self.dev_keys:
             log.warning("using the dev JWT key from REGSTREAM_JWT_SECRET; not for production")
         log.info("gateway listening", **info)

@@ -18,10 +18,11 @@ import warnings
 from pathlib import Path
 
 import orjson
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.auth import AuthConfig, VerificationKey
+from gateway.origin import origin_of, valid_entry
 from gateway.session import SessionConfig
 from streams.settings import Settings, unknown_variables
 
@@ -58,9 +59,15 @@ class GatewaySettings(BaseSettings):
         description="How far back a client may replay when its JWT has no `replay_horizon_s`; "
         "None: no limit.",
     )
+    public_url: str | None = Field(
+        None,
+        description="URL browsers use to reach this gateway (e.g. https://gw.example.com); its "
+        "origin is allowed. Unset: the listening address, when it names one host.",
+    )
     allowed_origins: list[str] = Field(
         default_factory=list,
-        description="Origin allow-list; the gateway's own origin (Host header) is always allowed.",
+        description="Other allowed Origins: `*`, an exact origin, or https://*.example.com. "
+        "The Host header is never trusted.",
     )
     allow_missing_origin: bool = Field(True, description="Accept clients sending no Origin.")
     # resume tokens
@@ -140,6 +147,11 @@ class GatewaySettings(BaseSettings):
     # TLS
     tls_cert: Path | None = Field(None, description="PEM certificate: serve wss:// and https://.")
     tls_key: Path | None = Field(None, description="PEM private key of tls_cert.")
+    hsts_max_age_s: int = Field(
+        365 * 24 * 3600,
+        ge=0,
+        description="Strict-Transport-Security max-age on responses served over TLS; 0: none.",
+    )
     # readers
     catchup_consumers: int = Field(4, ge=1, description="Kafka consumers serving catch-ups.")
     catchup_max_records: int = Field(500, ge=1, description="Records per catch-up turn.")
@@ -159,6 +171,21 @@ class GatewaySettings(BaseSettings):
     static_dir: Path | None = Field(None, description="Dashboard files; default gateway/static.")
     audit: bool = Field(True, description="Write gateway.audit records.")
     instance: str = Field("", description="Name in logs and audit records; default host:pid.")
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_is_an_http_url(cls, value: str | None) -> str | None:
+        if value is not None and origin_of(value) is None:
+            raise ValueError(f"public_url {value!r} is not an http(s)://host[:port][/path] URL")
+        return value
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins_can_match(cls, value: list[str]) -> list[str]:
+        bad = [entry for entry in value if not valid_entry(entry)]
+        if bad:
+            raise ValueError(f"not origins (scheme://host[:port], or *): {bad}")
+        return value
 
     def session_config(self, topics: frozenset[str]) -> SessionConfig:
         return SessionConfig(

@@ -4,7 +4,9 @@ Only files directly resolvable under the root are served: the request path is de
 ``..``, backslashes, NUL and hidden names are refused before touching the file system, and the
 resolved path must still lie inside the root (symlinks included). Content types come from a
 short explicit table, because ``mimetypes`` depends on the host's configuration and a wrong
-type for an ES module (``client.js``) makes browsers refuse it.
+type for an ES module (``client.js``) makes browsers refuse it. The files are read-only: GET and
+HEAD are answered, any other method gets 405 with ``Allow: GET, HEAD`` (the HTTP parser in front
+refuses request bodies, so nothing is ever read from a client here).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from urllib.parse import unquote, urlsplit
 
 from websockets.http11 import Response
 
-from gateway.http import response, text_response
+from gateway.http import method_not_allowed, response, text_response
 
 DEFAULT_ROOT = Path(__file__).resolve().parent / "static"
 TYPES = {
@@ -31,6 +33,7 @@ TYPES = {
     ".woff2": "font/woff2",
 }
 MAX_FILE_BYTES = 8 * 1024 * 1024
+METHODS = ("GET", "HEAD")
 CSP = "default-src 'self'; connect-src 'self' ws: wss:; style-src 'self' 'unsafe-inline'"
 
 
@@ -55,11 +58,19 @@ class StaticFiles:
             return None
         return resolved
 
-    def serve(self, target: str) -> Response:
+    def serve(self, method: str, target: str) -> Response:
+        if method not in METHODS:
+            return method_not_allowed(METHODS)
         found = self.resolve(target)
-        if found is None or found.suffix.lower() not in TYPES:
-            return text_response(404, "not found\n")
-        if found.stat().st_size > MAX_FILE_BYTES:
-            return text_response(404, "not found\n")
-        extra = [("Content-Security-Policy", CSP)] if found.suffix == ".html" else []
-        return response(200, found.read_bytes(), TYPES[found.suffix.lower()], extra)
+        if (
+            found is None
+            or found.suffix.lower() not in TYPES
+            or found.stat().st_size > MAX_FILE_BYTES
+        ):
+            reply = text_response(404, "not found\n")
+        else:
+            extra = [("Content-Security-Policy", CSP)] if found.suffix == ".html" else []
+            reply = response(200, found.read_bytes(), TYPES[found.suffix.lower()], extra)
+        if method == "HEAD":  # same headers (Content-Length included), no body
+            return Response(reply.status_code, reply.reason_phrase, reply.headers, b"")
+        return reply

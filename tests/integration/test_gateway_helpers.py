@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from schemas.codec import AvroCodec
 from streams.kafka import reliable_producer
 from streams.samples import SampleEvents
 from streams.settings import Settings
+from streams.topics import create_topics
 
 AUDIENCE, ISSUER = "regstream", "regstream-dev"
 CODEC = AvroCodec()
@@ -146,6 +147,19 @@ class GatewayProcess:
         except subprocess.TimeoutExpired:
             self.kill()
         self._close_files()
+
+
+@contextlib.contextmanager
+def running_gateway(
+    settings: Settings, log_dir: Path, **gateway: object
+) -> Iterator[GatewayProcess]:
+    """The catalog's topics, then a gateway process with ``gateway`` settings, always stopped."""
+    asyncio.run(create_topics(settings))
+    proc = GatewayProcess(settings, log_dir, **gateway).start()
+    try:
+        yield proc
+    finally:
+        proc.stop()
 
 
 def token(

@@ -14,10 +14,14 @@ from websockets.exceptions import InvalidStatus
 from schemas.codec import AvroCodec
 from streams.samples import SampleEvents
 from streams.settings import Settings
-from streams.topics import create_topics
 from tests.integration.helpers import read_all
 from tests.integration.test_gateway import module_settings
-from tests.integration.test_gateway_helpers import GatewayProcess, WsClient, token
+from tests.integration.test_gateway_helpers import (
+    GatewayProcess,
+    WsClient,
+    running_gateway,
+    token,
+)
 from tests.kafka_broker import BrokerHandle
 
 TYPE = "CollaborationEvent"
@@ -27,21 +31,16 @@ TYPE = "CollaborationEvent"
 def limited(
     kafka_broker: BrokerHandle, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[GatewayProcess]:
-    settings = module_settings(kafka_broker)
-    asyncio.run(create_topics(settings))
-    proc = GatewayProcess(
-        settings,
+    with running_gateway(
+        module_settings(kafka_broker),
         tmp_path_factory.mktemp("gwlimits"),
         max_frame_bytes=2048,
         rate_per_s=5,
         rate_burst=5,
         max_subscriptions=2,
         max_connections_per_subject=3,
-    ).start()
-    try:
+    ) as proc:
         yield proc
-    finally:
-        proc.stop()
 
 
 def publisher_token(settings: Settings, sub: str = "pat") -> str:

@@ -20,7 +20,6 @@ from gateway.auth import (
     extract_credentials,
     mint_token,
     offered_subprotocols,
-    origin_allowed,
     select_subprotocol,
 )
 from gateway.errors import (
@@ -29,6 +28,7 @@ from gateway.errors import (
     InvalidCredentials,
     MissingCredentials,
 )
+from gateway.origin import origin_allowed
 
 AUD, ISS = "regstream", "https://id.example"
 SECRET = b"h" * 32
@@ -167,6 +167,21 @@ def test_bad_claim_types() -> None:
         verifier().verify(mint(extra_claims={"replay_horizon_s": "1d"}))
 
 
+def test_empty_subject_is_refused() -> None:
+    """Regression: ``sub: ""`` was accepted, so every such token shared one anonymous subject
+    (resume tokens, connection caps and audit records are keyed by it)."""
+    with pytest.raises(InvalidCredentials, match="sub"):
+        verifier().verify(mint(sub=""))
+
+
+@pytest.mark.parametrize("claim", ["topics", "publish"])
+def test_a_string_pattern_claim_is_malformed_not_one_pattern(claim: str) -> None:
+    """Regression: ``"topics": "*"`` was read as the pattern list ``["*"]``; the contract is a
+    list of strings, and a token breaking it is refused rather than interpreted."""
+    with pytest.raises(InvalidCredentials, match=f"{claim} must be a list"):
+        verifier().verify(mint(extra_claims={claim: "*"}))
+
+
 def test_config_guards() -> None:
     with pytest.raises(ValueError, match="shorter"):
         verifier(keys=(VerificationKey("k", "HS256", b"short"),))
@@ -202,6 +217,15 @@ def test_jwks_lookup_for_unknown_kid() -> None:
     jwks.down = True
     with pytest.raises(AuthUnavailable):
         v.verify(mint(EC_KEY2, kid="remote", algorithm="ES256"))
+
+
+def test_jwks_symmetric_keys_are_not_trusted() -> None:
+    """A JWKS is public: an HMAC ("oct") key found there is a secret anyone can read."""
+    leaked = b"k" * 32
+    jwk = jwt.PyJWK({"kty": "oct", "k": jwt.utils.base64url_encode(leaked).decode(), "kid": "oct"})
+    v = JwtVerifier(AuthConfig(AUD, ISS, algorithms=frozenset({"HS256"})), FakeJwks({"oct": jwk}))  # type: ignore[arg-type]
+    with pytest.raises(InvalidCredentials, match="asymmetric"):
+        v.verify(mint(leaked, kid="oct"))
 
 
 def test_errors_never_contain_the_token() -> None:

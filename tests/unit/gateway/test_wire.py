@@ -1,0 +1,82 @@
+"""The WebSocket layer refuses an oversized message with the documented 4500, not 1009.
+
+A real ``websockets`` server on a loopback port, with the gateway's connection class and an
+echo handler in place of the gateway: what is tested is the wire, not the session."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import orjson
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+from websockets.frames import Frame, Opcode
+
+from gateway.wire import GatewayWire
+
+LIMIT = 1024
+
+
+async def echo(ws: ServerConnection) -> None:
+    async for message in ws:
+        await ws.send(message)
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[Server]:
+    async with serve(
+        echo, "127.0.0.1", 0, max_size=LIMIT, create_connection=GatewayWire
+    ) as running:
+        yield running
+
+
+async def client(server: Server) -> ClientConnection:
+    port = server.sockets[0].getsockname()[1]
+    return await asyncio.wait_for(connect(f"ws://127.0.0.1:{port}", max_size=None), 10)
+
+
+async def received_until_close(ws: ClientConnection) -> list[str | bytes]:
+    got: list[str | bytes] = []
+    try:
+        while True:
+            got.append(await asyncio.wait_for(ws.recv(), 10))
+    except ConnectionClosed:
+        return got
+
+
+async def test_a_message_at_the_limit_passes(server: Server) -> None:
+    ws = await client(server)
+    payload = "x" * LIMIT
+    await ws.send(payload)
+    assert await asyncio.wait_for(ws.recv(), 10) == payload
+    await ws.close()
+
+
+@pytest.mark.parametrize("size", [LIMIT + 1, 2 << 20])
+async def test_an_oversized_message_closes_4500_after_an_error_frame(
+    server: Server, size: int
+) -> None:
+    """Regression: a frame over the WebSocket layer's limit closed with 1009."""
+    ws = await client(server)
+    await ws.send("x" * size)
+    got = await received_until_close(ws)
+    assert ws.close_code == 4500 and ws.close_reason == "frame_too_large"
+    assert [orjson.loads(m)["code"] for m in got] == ["frame_too_large"]
+
+
+async def test_an_oversized_fragmented_message_closes_4500(server: Server) -> None:
+    ws = await client(server)
+    await ws.send(iter(["x" * 600, "x" * 600]))  # each fragment fits, the message does not
+    await received_until_close(ws)
+    assert ws.close_code == 4500
+
+
+async def test_other_protocol_failures_keep_their_standard_codes(server: Server) -> None:
+    ws = await client(server)
+    ws.protocol.send_frame(Frame(Opcode.TEXT, b"\xff\xfe"))  # not UTF-8
+    ws.send_data()
+    await received_until_close(ws)
+    assert ws.close_code == 1007
