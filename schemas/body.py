@@ -19,7 +19,6 @@ for bodies long enough to possibly exceed the cap (never for ordinary events).
 from __future__ import annotations
 
 import io
-import re
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -33,18 +32,16 @@ from schemas.contract import BATCH, EVENT_TYPES, METADATA, full_name, short_name
 from schemas.errors import EncodeError, LimitExceeded, SchemaMismatch, TrailingBytes, Truncated
 from schemas.limits import DecodeLimits, min_item_size
 from schemas.scan import Scanner
+from schemas.values import MAX_EVENT_BYTES, UUID_PATTERN, check_event_values
 
 _SHORT = {full_name(name): name for name in EVENT_TYPES}
 _FULL = {name: full_name(name) for name in EVENT_TYPES} | {full: full for full in _SHORT}
 """Payload names accepted on encode (short or full) → the full name fastavro matches on."""
 
 
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
-
 def _check_uuid(value: Any, path: str) -> None:
     """Only the canonical lowercase 36-character form: the dedupe key must have one spelling."""
-    if isinstance(value, str) and _UUID.fullmatch(value):
+    if isinstance(value, str) and UUID_PATTERN.fullmatch(value):
         return
     if not isinstance(value, str):
         raise EncodeError(path, f"expected a UUID string, got {type(value).__name__}")
@@ -110,7 +107,16 @@ class BodyWriter:
                 validate(datum, self.parsed, raise_errors=True)
             except ValidationError as exc:
                 raise _encode_error(exc) from None
+        start = out.tell()
         schemaless_writer(out, self.parsed, datum)
+        size = out.tell() - start
+        if size > MAX_EVENT_BYTES and self.name in EVENT_TYPES:
+            out.seek(start)
+            out.truncate()
+            raise EncodeError(
+                self.full_name,
+                f"the encoded event is {size} bytes; events are limited to {MAX_EVENT_BYTES}",
+            )
 
     @staticmethod
     def _check_keys(record: Mapping[str, Any], allowed: frozenset[str] | None, path: str) -> None:
@@ -131,6 +137,9 @@ class BodyWriter:
                 f"{path}.metadata.event_type",
                 f"must be {event_type!r}, got {metadata.get('event_type')!r}",
             )
+        violation = check_event_values(record, path)
+        if violation is not None:
+            raise EncodeError(violation.path, violation.detail)
 
     def _prepare_batch(self, record: Mapping[str, Any]) -> dict[str, Any]:
         """Copy the batch with payload tuples renamed to full names; the input is not mutated."""

@@ -79,19 +79,32 @@ class BatchSplicer:
         self._index = {short_name(_name_of(b)): i for i, b in enumerate(branches)}
         self._enrichment = parse_schema(fields["enrichment"]["type"])
 
-    def encode(self, envelope: Mapping[str, Any], events: Sequence[SplicedEvent]) -> bytes:
-        """The framed ``EventBatch``: ``envelope`` (every field but ``events``) and ``events``."""
+    def item(self, event: SplicedEvent) -> bytes:
+        """One ``EnrichedEvent`` as the batch holds it; raises when the enrichment does not fit
+        its schema (a wrong type, a number out of Avro's range), so a caller can write items one
+        event at a time and refuse just the event at fault."""
+        out = io.BytesIO()
+        write_long(out, event.source_offset)
+        write_long(out, self._index[event.event_type])
+        out.write(event.body)
+        schemaless_writer(out, self._enrichment, event.enrichment)
+        return out.getvalue()
+
+    def frame(self, envelope: Mapping[str, Any], items: Sequence[bytes]) -> bytes:
+        """The framed ``EventBatch``: ``envelope`` (every field but ``events``) around ``items``
+        written by :meth:`item`; nothing in the items is read again."""
         framed = self._codec.encode(BATCH, {**envelope, EVENTS_FIELD: []})
         if framed[-1:] != b"\x00":
             raise AssertionError(f"{BATCH}: an empty events array must be the last byte")
         out = io.BytesIO()
         out.write(memoryview(framed)[:-1])
-        if events:
-            write_long(out, len(events))
-            for event in events:
-                write_long(out, event.source_offset)
-                write_long(out, self._index[event.event_type])
-                out.write(event.body)
-                schemaless_writer(out, self._enrichment, event.enrichment)
+        if items:
+            write_long(out, len(items))
+            for item in items:
+                out.write(item)
         out.write(b"\x00")
         return out.getvalue()
+
+    def encode(self, envelope: Mapping[str, Any], events: Sequence[SplicedEvent]) -> bytes:
+        """The framed ``EventBatch`` of ``events``: :meth:`frame` around their items."""
+        return self.frame(envelope, [self.item(event) for event in events])

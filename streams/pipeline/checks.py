@@ -13,23 +13,29 @@ Reason codes (``invalid:*``):
 ``invalid:event-type-mismatch``    ``metadata.event_type`` differs from the record's type
 ``invalid:missing-id``             a required id is empty or blank (detail names the field)
 ``invalid:severity``               ``metadata.severity`` is not a known symbol
+``invalid:event-id``               ``metadata.event_id`` is not a canonical lowercase UUID
+``invalid:timestamp-range``        ``occurred_at`` before 1970 or after 9999 (``schemas.values``)
 ``invalid:future-timestamp``       ``occurred_at`` is more than the allowed skew ahead of now
 ``invalid:confidence-score``       DecisionMade ``confidence_score`` outside [0, 1] or NaN
 ``invalid:progress-percent``       SimulationUpdate ``progress_percent`` outside [0, 100] or NaN
 ``invalid:final-outcomes``         SimulationUpdate ``final_outcomes`` set while RUNNING
-``invalid:non-finite-number``      AuditTrailEntry attribute is NaN/Infinity (see below)
+``invalid:non-finite-number``      a number anywhere in the record is NaN or Infinity
 =================================  =========================================================
 
-Non-finite numbers are refused in audit entries only: the hash chain's canonical JSON writes them
-as ``null``, so a NaN could be swapped for a null without breaking the chain.
+``event-id``, ``timestamp-range`` and ``non-finite-number`` are the contract's value rules
+(:mod:`schemas.values`), the same ones the encoder enforces for the producer SDK and the
+gateway's ``publish``: a record refused here could only have been written around them (kcat,
+another Avro producer). Non-finite numbers would break what follows: JSON has no NaN, and the
+hash chain's canonical JSON writes them as ``null``, so a NaN could be swapped for a null without
+breaking the chain.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any, Final
 
+from schemas.values import check_event_values
 from streams.pipeline.policy import Disposition
 from streams.pipeline.severity import SEVERITY_LEVELS
 
@@ -87,6 +93,9 @@ def validate(
             return _invalid("missing-id", f"{name} is empty")
     if metadata.get("severity") not in SEVERITY_LEVELS:
         return _invalid("severity", f"metadata.severity {metadata.get('severity')!r} is unknown")
+    violation = check_event_values(record)
+    if violation is not None:
+        return _invalid(violation.reason, f"{violation.path}: {violation.detail}")
     occurred_at = metadata.get("occurred_at")
     if not isinstance(occurred_at, int) or occurred_at > now_ms + max_future_skew_ms:
         ahead = occurred_at - now_ms if isinstance(occurred_at, int) else occurred_at
@@ -112,8 +121,4 @@ def _validate_fields(event_type: str, record: Record) -> Disposition:
         status = record.get("status")
         if record.get("final_outcomes") is not None and status not in FINAL_STATUSES:
             return _invalid("final-outcomes", f"final_outcomes set while status is {status!r}")
-    if event_type == "AuditTrailEntry":
-        for key, value in (record.get("attributes") or {}).items():
-            if isinstance(value, float) and not math.isfinite(value):
-                return _invalid("non-finite-number", f"attributes[{key!r}] is {value!r}")
     return Disposition.passed()

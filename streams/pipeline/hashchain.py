@@ -96,19 +96,32 @@ class HashChain:
         self, key: str, entry: Mapping[str, Any], *, recorded: ChainLink | None = None
     ) -> ChainLink:
         """Chain ``entry`` after the head of ``key``; return its link (idempotent, see module)."""
+        link, head = self.next_link(key, entry, recorded=recorded)
+        self.commit(key, head)
+        return link
+
+    def next_link(
+        self, key: str, entry: Mapping[str, Any], *, recorded: ChainLink | None = None
+    ) -> tuple[ChainLink, list[str] | None]:
+        """The link :meth:`append` would return, and the new head to :meth:`commit` (None when
+        the head stays). Nothing is written, so a caller can still refuse the entry after this."""
         event_id = entry["metadata"]["event_id"]
         last_event_id, head = self.head(key)
         if last_event_id == event_id:
             _require_same(head, key, event_id, entry)
-            return head
+            return head, None
         if recorded is not None:
             _require_same(recorded, key, event_id, entry)
             if recorded.prev_hash == head.hash:
-                self._state[key] = [event_id, recorded.prev_hash, recorded.hash]
-            return recorded
+                return recorded, [event_id, recorded.prev_hash, recorded.hash]
+            return recorded, None
         link = ChainLink(head.hash, link_hash(head.hash, entry))
-        self._state[key] = [event_id, link.prev_hash, link.hash]
-        return link
+        return link, [event_id, link.prev_hash, link.hash]
+
+    def commit(self, key: str, head: list[str] | None) -> None:
+        """Make ``head`` (from :meth:`next_link`) the head of ``key``; None changes nothing."""
+        if head is not None:
+            self._state[key] = head
 
 
 class ChainRecord(NamedTuple):

@@ -34,6 +34,10 @@ H_ERROR_CLASS: Final = HEADER_PREFIX + "error-class"
 H_REASON: Final = HEADER_PREFIX + "reason"
 H_DETAIL: Final = HEADER_PREFIX + "detail"
 H_TIME: Final = HEADER_PREFIX + "time"
+H_BODY_OMITTED: Final = HEADER_PREFIX + "body-omitted"
+"""Set when the dead letter carries no body (too large to write): the body's size in bytes."""
+H_BODY_SHA256: Final = HEADER_PREFIX + "body-sha256"
+"""With ``body-omitted``: the hex SHA-256 of the omitted body, to match it at its source."""
 
 MAX_DETAIL_BYTES: Final = 1024
 """Exception text can be long (or echo payload bytes); the header keeps the first KiB."""
@@ -133,6 +137,8 @@ class DeadLetterInfo:
     reason: str
     dead_lettered_at_ms: int
     detail: str = ""
+    body_omitted: int | None = None
+    """The size of the body when the letter carries none (it was too large to write)."""
 
 
 def parse_dead_letter_headers(headers: Iterable[tuple[str, bytes]]) -> DeadLetterInfo:
@@ -153,6 +159,7 @@ def parse_dead_letter_headers(headers: Iterable[tuple[str, bytes]]) -> DeadLette
             reason=found[H_REASON],
             dead_lettered_at_ms=int(found[H_TIME]),
             detail=found.get(H_DETAIL, ""),
+            body_omitted=int(found[H_BODY_OMITTED]) if H_BODY_OMITTED in found else None,
         )
     except KeyError as missing:
         raise ValueError(f"dead-letter header {missing.args[0]} missing") from None

@@ -10,7 +10,10 @@ Order matters:
 2. rules before dedupe: a filtered record costs no table write (and a resend of it is filtered by
    the same rule again);
 3. every step that can fail runs before the first write (chain head, then dedupe sighting), so an
-   error cannot leave a chained audit entry that is never published;
+   error cannot leave a chained audit entry that is never published. That includes ``render``,
+   the caller's encoding of the output (the worker writes the event's ``EventBatch`` item here):
+   an event the output cannot carry (a value out of range, too large) is dead-lettered like any
+   other bad record instead of failing later, when the whole batch is written;
 4. any exception is turned into a disposition by
    :func:`streams.pipeline.policy.disposition_for_error` (dead letter ``process-error`` unless it
    names its reason); only ``retriable`` ones propagate.
@@ -18,7 +21,7 @@ Order matters:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,12 +58,17 @@ class Stores:
     agents: Mapping[str, Any]
 
 
+Render = Callable[[str, Mapping[str, Any]], bytes]
+"""(event type, ``EnrichedEvent``) → the bytes the output will carry; raises if it cannot."""
+
+
 @dataclass(frozen=True, slots=True)
 class Result:
-    """The disposition, and for PASS the ``EnrichedEvent`` dict to batch."""
+    """The disposition, and for PASS the ``EnrichedEvent`` dict and what ``render`` made of it."""
 
     disposition: Disposition
     event: dict[str, Any] | None = None
+    rendered: bytes | None = None
 
 
 def process_record(
@@ -71,10 +79,13 @@ def process_record(
     stores: Stores,
     config: PipelineConfig,
     now_ms: int,
+    render: Render | None = None,
 ) -> Result:
     """Decide what happens to one decoded record read at ``source``; raises only retriables."""
     try:
-        return _process(event_type, record, source, stores=stores, config=config, now_ms=now_ms)
+        return _process(
+            event_type, record, source, stores=stores, config=config, now_ms=now_ms, render=render
+        )
     except Exception as exc:  # the policy decides; it re-raises what is not the record's fault
         return Result(disposition_for_error(exc, stage="process"))
 
@@ -87,6 +98,7 @@ def _process(
     stores: Stores,
     config: PipelineConfig,
     now_ms: int,
+    render: Render | None,
 ) -> Result:
     disposition = validate(
         event_type, record, now_ms=now_ms, max_future_skew_ms=config.max_future_skew_ms
@@ -105,13 +117,15 @@ def _process(
     enrichment = build_enrichment(
         event_type, record, agents=stores.agents, ingested_at_ms=source.timestamp_ms, now_ms=now_ms
     )
-    link = None
+    link = head = None
     if event_type == AUDIT_EVENT_TYPE:
         recorded = lookup.sighting.link if lookup.sighting else None
-        link = stores.chain.append(record["agent_id"], record, recorded=recorded)
+        link, head = stores.chain.next_link(record["agent_id"], record, recorded=recorded)
         enrichment["prev_hash"], enrichment["hash"] = link
+    event = enriched_event(event_type, record, source.offset, enrichment)
+    rendered = render(event_type, event) if render is not None else None
+    if event_type == AUDIT_EVENT_TYPE:
+        stores.chain.commit(record["agent_id"], head)
     if lookup.verdict is Verdict.NEW:
         stores.dedupe.remember(event_id, source, now_ms, link)
-    return Result(
-        Disposition.passed(), enriched_event(event_type, record, source.offset, enrichment)
-    )
+    return Result(Disposition.passed(), event, rendered)

@@ -87,17 +87,16 @@ def build_runtime(app: faust.App, settings: Settings, worker: WorkerSettings) ->
     async def seek(tp: tuple[str, int], offset: int) -> None:
         await app.consumer.seek(TP(*tp), offset)
 
+    encoder = BatchEncoder(
+        codec,
+        settings.catalog,
+        worker.batch_max_events,
+        worker.batch_max_bytes,
+        tables.positions.changelog_topic,
+    )
     return PipelineRuntime(
-        processor=PartitionProcessor(
-            settings.catalog, worker.pipeline_config(), worker.batch_max_bytes
-        ),
-        encoder=BatchEncoder(
-            codec,
-            settings.catalog,
-            worker.batch_max_events,
-            worker.batch_max_bytes,
-            tables.positions.changelog_topic,
-        ),
+        processor=PartitionProcessor(settings.catalog, worker.pipeline_config(), encoder),
+        encoder=encoder,
         tables=tables,
         directory=AgentDirectory(),
         delivery=delivery_for(worker.processing_guarantee, app),

@@ -24,6 +24,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from schemas.values import MAX_EVENT_BYTES
 from streams.pipeline import PipelineConfig, StreamRules
 from streams.pipeline.process import DEFAULT_MAX_FUTURE_SKEW_MS
 from streams.publish_file import resolve_event_type
@@ -32,6 +33,10 @@ from streams.settings import Settings, unknown_variables
 WORKER_PREFIX = "REGSTREAM_WORKER_"
 DEFAULT_RULES_KEY = "*"
 Guarantee = Literal["exactly_once", "at_least_once"]
+
+
+MIN_BATCH_MAX_BYTES = MAX_EVENT_BYTES + 64 * 1024
+"""Every event the encoder accepts fits a batch alone, with room for its enrichment."""
 
 
 class RuleSpec(BaseModel):
@@ -72,8 +77,11 @@ class WorkerSettings(BaseSettings):
     )
     batch_max_bytes: int = Field(
         default=900_000,
-        ge=256 * 1024,
-        description="An encoded EventBatch above this is split (Kafka's default limit is 1 MiB).",
+        ge=MIN_BATCH_MAX_BYTES,
+        description="The largest record the worker writes: an EventBatch above this is split, "
+        "an event that cannot fit alone is dead-lettered as output-too-large, and a dead letter "
+        "above it is written without its body (Kafka's default limit is 1 MiB). At least the "
+        "contract's largest event (768 KiB) plus room for its enrichment.",
     )
     dedupe_window_ms: int = Field(
         default=15 * 60 * 1000, ge=1, description="How long an event_id is remembered for dedupe."

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from schemas.codec import Decoded
+from schemas.errors import BadMagic
 from streams.pipeline import Coordinates
 from streams.worker.codec import Undecodable
 
@@ -36,7 +37,9 @@ def from_faust_event(event: Any) -> Inbound:
     """Build an :class:`Inbound` from a ``faust.Event`` whose value the edge codec produced."""
     message = event.message
     decoded = event.value
-    if not isinstance(decoded, Decoded | Undecodable):
+    if message.value is None:  # Faust never hands a tombstone to the codec
+        decoded = Undecodable(BadMagic("the record has no value (a tombstone)"))
+    elif not isinstance(decoded, Decoded | Undecodable):
         decoded = Undecodable(TypeError(f"edge codec gave {type(decoded).__name__}"))
     return Inbound(
         Coordinates(

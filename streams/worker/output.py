@@ -1,42 +1,46 @@
-"""What a commit unit owes Kafka, and how it becomes records: ``EventBatch`` encoding and splitting.
+"""What a commit unit owes Kafka, and how it becomes records: ``EventBatch`` items and framing.
 
-Processing a ``take()`` batch yields, per source partition, enriched events, dead letters,
-changelog changes and the next offset: a :class:`Pending` unit. Pending units of the same commit
-unit merge while a delivery is in flight (:mod:`streams.worker.outbox`), and only then are the
-events of each source partition encoded — one ``EventBatch`` per source partition and delivery,
-in input order, at most ``max_events`` events and ``max_bytes`` bytes each. Encoding late keeps
-batches large under load (one record for what several small ``take()`` batches collected)
-without delaying anything at low load (a delivery starts as soon as the previous one is done).
+Each passed event is written as its ``EventBatch`` item (``EnrichedEvent``: source offset,
+payload, enrichment) *while it is processed* (:meth:`BatchEncoder.item`, the pipeline's
+``render`` step), so whatever the output cannot carry — an enrichment value out of Avro's range,
+an event too large for a batch — fails in that record's own error handling and becomes its dead
+letter. What is left for delivery cannot fail on data: framing items into batches is copying
+bytes.
 
-Encoding: a passed event keeps the input bytes it was decoded from, and when those were written
-with the current schema of their type they *are* the event's payload in the batch, so the batch
-is spliced around them (:mod:`schemas.splice`) instead of encoding every payload again; any other
-batch goes through the codec's validating encoder. Both write the same bytes.
+Processing a ``take()`` batch yields, per source partition, these items, dead letters, changelog
+changes and the next offset: a :class:`Pending` unit. Pending units of the same commit unit merge
+while a delivery is in flight (:mod:`streams.worker.outbox`), and only then are the items of each
+source partition framed — one ``EventBatch`` per source partition and delivery, in input order, at
+most ``max_events`` events and ``max_bytes`` bytes each. Framing late keeps batches large under
+load (one record for what several small ``take()`` batches collected) without delaying anything at
+low load (a delivery starts as soon as the previous one is done).
 
-Size: an encoded batch over ``max_bytes`` is split in halves, recursively, keeping event order;
-each part is a full ``EventBatch`` with its own id. Events whose input alone comes close to the
-limit are dead-lettered before processing (:mod:`streams.worker.partition`), so a single event
-always fits; one that still does not (an enrichment of over ``ENRICHMENT_MARGIN`` bytes) stops the
-worker with :class:`OutputTooLarge` rather than being dropped.
+Items: a passed event keeps the input bytes it was decoded from, and when those were written with
+the current schema of its type they *are* the event's payload in the batch (:mod:`schemas.splice`);
+an input written with an older schema is encoded again with the current one, through the
+validating encoder. Both give the same bytes fastavro would write for the whole batch.
+
+Size: a framed batch over ``max_bytes`` is split in halves, recursively, keeping event order; each
+part is a full ``EventBatch`` with its own id. An item that cannot fit a batch alone was refused
+when it was written, so a split always ends.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from schemas.catalog import TopicCatalog
 from schemas.codec import Codec
 from schemas.splice import BatchSplicer, SplicedEvent
-from streams.pipeline import build_batches
 from streams.pipeline.coordinates import Coordinates
 
 Headers = list[tuple[str, bytes]]
 TPKey = tuple[str, int]
-ENRICHMENT_MARGIN = 64 * 1024
-"""Bytes an event may grow by when enriched and wrapped in a batch (typically a few hundred)."""
+ENVELOPE_MAX_BYTES = 1024
+"""Room kept for an ``EventBatch``'s header, envelope fields and item count around its items."""
 
 
 class Outgoing(NamedTuple):
@@ -50,11 +54,10 @@ class Outgoing(NamedTuple):
 
 
 class Passed(NamedTuple):
-    """An event that passed: where it was read, its ``EnrichedEvent``, its input bytes."""
+    """An event that passed: where it was read, and its ``EventBatch`` item bytes."""
 
     coordinates: Coordinates
-    event: dict[str, Any]
-    value: bytes
+    item: bytes
 
 
 class OutputTooLarge(ValueError):
@@ -107,6 +110,23 @@ class BatchEncoder:
     def __post_init__(self) -> None:
         object.__setattr__(self, "splicer", BatchSplicer(self.codec))
 
+    def item(self, event_type: str, event: Mapping[str, Any], value: bytes) -> bytes:
+        """The ``EventBatch`` item of a passed ``event`` decoded from ``value`` (see the module
+        docstring); raises when the output cannot carry it, :class:`OutputTooLarge` for size."""
+        body: bytes | memoryview | None = self.codec.current_body(value) if value else None
+        if body is None:
+            body = self.codec.current_body(self.codec.encode(event_type, event["payload"][1]))
+            assert body is not None, "the codec's own output is written with the current schema"
+        item = self.splicer.item(
+            SplicedEvent(event["source_offset"], event_type, body, event["enrichment"])
+        )
+        if len(item) + ENVELOPE_MAX_BYTES > self.max_bytes:
+            raise OutputTooLarge(
+                f"the event is {len(item)} bytes once enriched; a batch holds at most "
+                f"{self.max_bytes - ENVELOPE_MAX_BYTES}"
+            )
+        return item
+
     def records(self, pending: Pending, now_ms: int) -> tuple[list[Outgoing], list[Outgoing]]:
         """(records, closing records): the positions changelog closes a unit — see
         :class:`streams.worker.delivery.AtLeastOnce` for why it must go last."""
@@ -115,15 +135,15 @@ class BatchEncoder:
             event_type = self.catalog.event_type_of(topic)
             assert event_type is not None
             live = self.catalog.live_topic(event_type)
+            envelope = {
+                "event_type": event_type,
+                "source_topic": topic,
+                "source_partition": partition,
+                "created_at": now_ms,
+            }
             for start in range(0, len(events), self.max_events):
-                passed = events[start : start + self.max_events]
-                (batch,) = build_batches(
-                    [(p.coordinates, p.event) for p in passed],
-                    event_type=event_type,
-                    created_at_ms=now_ms,
-                    new_batch_id=self.new_batch_id,
-                )
-                parts = self.encode(batch, passed)
+                items = [passed.item for passed in events[start : start + self.max_events]]
+                parts = self.frame(envelope, items)
                 records.extend(Outgoing(live, partition, None, part) for part in parts)
         records.extend(pending.dead_letters)
         closing: list[Outgoing] = []
@@ -132,33 +152,12 @@ class BatchEncoder:
             target.append(Outgoing(topic, partition, key, value))
         return records, closing
 
-    def encode(self, batch: dict[str, Any], passed: list[Passed]) -> list[bytes]:
-        """The batch of ``passed`` encoded, split in order into parts of at most ``max_bytes``."""
-        data = self._write(batch, passed)
+    def frame(self, envelope: Mapping[str, Any], items: list[bytes]) -> list[bytes]:
+        """``items`` framed as batches of a new id each, split in order to at most ``max_bytes``."""
+        data = self.splicer.frame({"batch_id": self.new_batch_id(), **envelope}, items)
         if len(data) <= self.max_bytes:
             return [data]
-        events = batch["events"]
-        if len(events) == 1:
-            raise OutputTooLarge(
-                f"event at offset {events[0]['source_offset']} of {batch['source_topic']}/"
-                f"{batch['source_partition']} is {len(data)} bytes once enriched"
-            )
-        half = len(events) // 2
-        first = {**batch, "batch_id": self.new_batch_id(), "events": events[:half]}
-        second = {**batch, "batch_id": self.new_batch_id(), "events": events[half:]}
-        return [*self.encode(first, passed[:half]), *self.encode(second, passed[half:])]
-
-    def _write(self, batch: dict[str, Any], passed: list[Passed]) -> bytes:
-        """Spliced when every payload's input body can be reused, else encoded."""
-        found = (self.codec.current_body(p.value) for p in passed)
-        bodies = [body for body in found if body is not None]
-        if len(bodies) != len(passed):
-            return self.codec.encode("EventBatch", batch)
-        envelope = {name: value for name, value in batch.items() if name != "events"}
-        return self.splicer.encode(
-            envelope,
-            [
-                SplicedEvent(e["source_offset"], e["payload"][0], body, e["enrichment"])
-                for e, body in zip(batch["events"], bodies, strict=True)
-            ],
-        )
+        if len(items) == 1:  # refused by item(); reaching here is a defect, not data
+            raise OutputTooLarge(f"a batch of one event is {len(data)} bytes")
+        half = len(items) // 2
+        return [*self.frame(envelope, items[:half]), *self.frame(envelope, items[half:])]

@@ -83,7 +83,7 @@ def test_occurred_at_may_be_at_most_the_skew_ahead(occurred_at: int, expected: s
         (1.0, "pass"),
         (-0.01, "invalid:confidence-score"),
         (1.01, "invalid:confidence-score"),
-        (float("nan"), "invalid:confidence-score"),
+        (float("nan"), "invalid:non-finite-number"),
     ],
 )
 def test_confidence_score_is_a_probability(score: float, expected: str) -> None:
@@ -97,7 +97,7 @@ def test_confidence_score_is_a_probability(score: float, expected: str) -> None:
         (100.0, "pass"),
         (-1.0, "invalid:progress-percent"),
         (100.5, "invalid:progress-percent"),
-        (float("nan"), "invalid:progress-percent"),
+        (float("nan"), "invalid:non-finite-number"),
     ],
 )
 def test_progress_percent_is_within_0_and_100(percent: float, expected: str) -> None:
@@ -127,9 +127,25 @@ def test_audit_attributes_must_be_finite(value: float) -> None:
     assert reason("AuditTrailEntry", record) == "invalid:non-finite-number"
 
 
-def test_non_finite_numbers_elsewhere_are_not_audit_concerns() -> None:
+def test_non_finite_numbers_anywhere_are_refused() -> None:
+    """JSON has no NaN: a dashboard would get a frame it cannot parse."""
     record = decision(decision_details={"ratio": float("inf")})
-    assert reason("DecisionMade", record) == "pass"
+    assert reason("DecisionMade", record) == "invalid:non-finite-number"
+
+
+@pytest.mark.parametrize("occurred_at", [-(2**63), -1, 253_402_300_800_000])
+def test_occurred_at_must_lie_in_a_readable_calendar(occurred_at: int) -> None:
+    """-2**63 made ``now - occurred_at`` overflow Avro's long when the batch was encoded."""
+    record = decision()
+    record["metadata"]["occurred_at"] = occurred_at
+    assert reason("DecisionMade", record) == "invalid:timestamp-range"
+
+
+@pytest.mark.parametrize("event_id", ["not-a-uuid", "6F9619FF-8B86-D011-B42D-00C04FC964FF"])
+def test_event_id_must_be_a_canonical_uuid(event_id: str) -> None:
+    record = decision()
+    record["metadata"]["event_id"] = event_id
+    assert reason("DecisionMade", record) == "invalid:event-id"
 
 
 def test_the_first_failing_check_is_the_reason() -> None:

@@ -21,7 +21,7 @@ from schemas.codec import HEADER_SIZE, MAGIC, AvroCodec
 from schemas.errors import DecodeError, LimitExceeded, RecordTooLarge, SchemaMismatch, Truncated
 from schemas.limits import DecodeLimits, check_schema, min_item_size, nesting_depth
 from schemas.scan import Scanner
-from tests.unit.schemas.samples import sample, sample_batch
+from tests.unit.schemas.samples import sample, sample_batch, written_around_the_encoder
 
 CODEC = AvroCodec()
 MEMORY_BUDGET = 16 * 1024 * 1024
@@ -211,7 +211,7 @@ def test_worst_case_map_at_the_byte_cap_stays_within_budget() -> None:
     # event types allow. Decodes, and stays well inside the memory budget.
     record = sample("AgentStatusUpdate")
     record["attributes"] = {f"{i:08x}": None for i in range(99_000)}
-    data = CODEC.encode("AgentStatusUpdate", record)
+    data = written_around_the_encoder("AgentStatusUpdate", record)
     assert 900_000 < len(data) <= DecodeLimits().max_record_bytes
     with peak_memory() as peak:
         assert CODEC.decode(data).record["attributes"]["0000002a"] is None
@@ -221,7 +221,7 @@ def test_worst_case_map_at_the_byte_cap_stays_within_budget() -> None:
 def test_a_million_empty_strings_hit_the_cap_before_allocation() -> None:
     record = sample("RegulatoryChangeDetected")
     record["recommended_actions"] = [""] * 1_100_000
-    data = CODEC.encode("RegulatoryChangeDetected", record)
+    data = written_around_the_encoder("RegulatoryChangeDetected", record)
     with peak_memory() as peak:
         assert decode_kind(CODEC, data) is RecordTooLarge
         relaxed = AvroCodec(limits=DecodeLimits(max_record_bytes=2 << 20))

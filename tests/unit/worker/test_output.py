@@ -17,28 +17,43 @@ from tests.unit.schemas.samples import evolved_contract
 from tests.unit.worker.factories import CODEC, TOPIC
 
 CATALOG = TopicCatalog()
+ENVELOPE = {
+    "event_type": "DecisionMade",
+    "source_topic": TOPIC,
+    "source_partition": 1,
+    "created_at": 1,
+}
 POSITIONS = "app-positions-changelog"
 
 
-def event(offset: int, codec: AvroCodec = CODEC, **over: Any) -> Passed:
-    enrichment = {
-        "agent_name": None,
-        "agent_known": False,
-        "severity_level": 1,
-        "ingested_at": 1,
-        "processed_at": 2,
-        "pipeline_latency_ms": 1,
-        "risk_class": "LOW",
-        "impact_score": None,
-        "prev_hash": None,
-        "hash": None,
+ENRICHMENT = {
+    "agent_name": None,
+    "agent_known": False,
+    "severity_level": 1,
+    "ingested_at": 1,
+    "processed_at": 2,
+    "pipeline_latency_ms": 1,
+    "risk_class": "LOW",
+    "impact_score": None,
+    "prev_hash": None,
+    "hash": None,
+}
+
+
+def enriched(offset: int, record: dict[str, Any], **enrichment: Any) -> dict[str, Any]:
+    return {
+        "source_offset": offset,
+        "payload": ("DecisionMade", record),
+        "enrichment": {**ENRICHMENT, **enrichment},
     }
+
+
+def event(offset: int, **over: Any) -> Passed:
     record = decision(offset + 1, **over)
-    return Passed(
-        Coordinates(TOPIC, 1, offset, 1),
-        {"source_offset": offset, "payload": ("DecisionMade", record), "enrichment": enrichment},
-        codec.encode("DecisionMade", record),
+    item = encoder().item(
+        "DecisionMade", enriched(offset, record), CODEC.encode("DecisionMade", record)
     )
+    return Passed(Coordinates(TOPIC, 1, offset, 1), item)
 
 
 def encoder(
@@ -84,7 +99,7 @@ def test_batches_are_split_by_count_and_by_size_keeping_order() -> None:
     events = [event(n) for n in range(7)]
     by_count, _ = encoder(max_events=3).records(Pending(events={(TOPIC, 1): events}), 1)
     assert decoded_offsets(by_count) == [[0, 1, 2], [3, 4, 5], [6]]
-    one_size = len(CODEC.encode("EventBatch", {**_batch(events[:1])}))
+    one_size = len(encoder().frame(ENVELOPE, [events[0].item])[0])
     by_size, _ = encoder(max_bytes=one_size * 2 + 10).records(
         Pending(events={(TOPIC, 1): events}), 1
     )
@@ -93,29 +108,36 @@ def test_batches_are_split_by_count_and_by_size_keeping_order() -> None:
     assert len({CODEC.decode(r.value).record["batch_id"] for r in by_size}) == len(by_size)
 
 
-def test_an_event_too_large_alone_stops_the_worker_rather_than_being_dropped() -> None:
+def test_an_event_too_large_for_a_batch_is_refused_when_its_item_is_written() -> None:
+    record = decision(1)
     with pytest.raises(OutputTooLarge):
-        encoder(max_bytes=100).records(Pending(events={(TOPIC, 1): [event(1)]}), 1)
+        encoder(max_bytes=1100).item(
+            "DecisionMade", enriched(1, record), CODEC.encode("DecisionMade", record)
+        )
+
+
+def test_an_enrichment_out_of_avros_range_is_refused_when_its_item_is_written() -> None:
+    """Written at delivery, this overflow stopped the worker for every partition it owned."""
+    record = decision(1)
+    with pytest.raises(OverflowError):
+        encoder().item(
+            "DecisionMade",
+            enriched(1, record, pipeline_latency_ms=2**63),
+            CODEC.encode("DecisionMade", record),
+        )
 
 
 def test_inputs_written_with_an_older_schema_are_encoded_not_spliced(tmp_path: Path) -> None:
     old = contract.baseline_contract()
     new = AvroCodec(evolved_contract(tmp_path), previous=[old])
     events = []
-    for passed in (event(1, AvroCodec(old, previous=[])), event(2, new, rationale="why")):
-        record = new.decode(passed.value).record  # as the worker holds it: read as current
-        events.append(passed._replace(event={**passed.event, "payload": ("DecisionMade", record)}))
+    for offset, value in (
+        (1, AvroCodec(old, previous=[]).encode("DecisionMade", decision(2))),
+        (2, new.encode("DecisionMade", decision(3, rationale="why"))),
+    ):
+        record = new.decode(value).record  # as the worker holds it: read as current
+        item = encoder(codec=new).item("DecisionMade", enriched(offset, record), value)
+        events.append(Passed(Coordinates(TOPIC, 1, offset, 1), item))
     records, _ = encoder(codec=new).records(Pending(events={(TOPIC, 1): events}), 1)
     (batch,) = [new.decode(r.value).record for r in records]
     assert [e["payload"][1]["rationale"] for e in batch["events"]] == ["", "why"]
-
-
-def _batch(events: list[Passed]) -> dict[str, Any]:
-    return {
-        "batch_id": "00000000-0000-4000-8000-000000000000",
-        "event_type": "DecisionMade",
-        "source_topic": TOPIC,
-        "source_partition": 1,
-        "created_at": 1,
-        "events": [p.event for p in events],
-    }

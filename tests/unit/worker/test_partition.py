@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
 from schemas.catalog import TopicCatalog
 from streams.pipeline import Deduper, HashChain, Outcome, PipelineConfig, Stores, StreamRules
-from streams.pipeline.policy import parse_dead_letter_headers
-from streams.worker.partition import PartitionProcessor
-from tests.unit.pipeline.factories import NOW, decision, metadata
+from streams.pipeline.hashchain import GENESIS_HASH
+from streams.pipeline.policy import H_BODY_SHA256, parse_dead_letter_headers
+from streams.worker.output import BatchEncoder, Outgoing
+from streams.worker.partition import PartitionProcessor, fit_dead_letter, record_size
+from tests.unit.pipeline.factories import NOW, audit_entry, decision, metadata
+from tests.unit.schemas.samples import written_around_the_encoder
 from tests.unit.worker.factories import CODEC, inbound
 
 CATALOG = TopicCatalog()
+AUDIT_TOPIC = "events.audit_trail_entry"
 
 
-def processor(**config: object) -> PartitionProcessor:
-    return PartitionProcessor(CATALOG, PipelineConfig(**config), 900_000)  # type: ignore[arg-type]
+ENCODER = BatchEncoder(CODEC, CATALOG, 500, 900_000, "app-positions-changelog")
+
+
+def processor(encoder: BatchEncoder = ENCODER, **config: object) -> PartitionProcessor:
+    return PartitionProcessor(CATALOG, PipelineConfig(**config), encoder)  # type: ignore[arg-type]
 
 
 def stores() -> Stores:
@@ -61,11 +74,69 @@ def test_earlier_dead_letter_headers_are_replaced_not_repeated() -> None:
 
 
 def test_an_input_too_large_to_publish_is_dead_lettered_before_any_store_is_touched() -> None:
-    record = decision(1, decision_details={"blob": "x" * 850_000})
+    record = decision(1, decision_details={"blob": "x" * 900_000})
     world = stores()
-    outcome = processor().process("events.decision_made", 0, [inbound(record)], world, NOW)
+    value = written_around_the_encoder("DecisionMade", record)
+    outcome = processor().process("events.decision_made", 0, [inbound(value=value)], world, NOW)
     assert outcome.dispositions[0].reason == "output-too-large"
     assert len(outcome.dead_letters) == 1 and world.dedupe.rebuild_index() == 0
+
+
+@pytest.mark.parametrize("size", [1_000_000, 1_048_000])
+def test_a_dead_letter_too_large_to_write_keeps_its_reason_and_position_not_its_body(
+    size: int,
+) -> None:
+    """A copy of a ~1 MB input exceeded the producer's limit and stopped the worker, which then
+    read the same record again after every restart."""
+    record = decision(1, decision_details={"blob": "x" * size})
+    value = written_around_the_encoder("DecisionMade", record)
+    bad = inbound(value=value, offset=7, headers=[("trace", b"t" * 2_000_000)])
+    outcome = run([bad, inbound(decision(2), offset=8)])
+    (letter,) = outcome.dead_letters
+    assert record_size(letter) <= ENCODER.max_bytes
+    info = parse_dead_letter_headers(letter.headers)
+    assert info.source == ("events.decision_made", 0, 7) and info.body_omitted == len(value)
+    assert dict(letter.headers)[H_BODY_SHA256] == hashlib.sha256(value).hexdigest().encode()
+    assert letter.value is None
+    assert [d.outcome for d in outcome.dispositions] == [Outcome.DEAD_LETTER, Outcome.PASS]
+
+
+def test_a_dead_letter_that_fits_is_the_input_unchanged() -> None:
+    letter = Outgoing("events.dlq", None, b"k", b"v" * 1000, [("h", b"1")])
+    assert fit_dead_letter(letter, 10_000) is letter
+
+
+def test_an_occurred_at_at_the_minimum_long_is_dead_lettered_and_the_next_event_passes() -> None:
+    """Its latency, now - occurred_at, overflowed Avro's long when the batch was written."""
+    poison = decision(1)
+    poison["metadata"]["occurred_at"] = -(2**63)
+    value = written_around_the_encoder("DecisionMade", poison)
+    outcome = run([inbound(value=value, offset=3), inbound(decision(2), offset=4)])
+    assert [d.reason for d in outcome.dispositions] == ["invalid:timestamp-range", ""]
+    assert [p.coordinates.offset for p in outcome.events] == [4]
+
+
+class _FailingEncoder(BatchEncoder):
+    """Fails to write the item of one source offset, the way a defect in the output would."""
+
+    def item(self, event_type: str, event: Mapping[str, Any], value: bytes) -> bytes:
+        if event["source_offset"] == 3:
+            raise OverflowError("int too big to convert")
+        return super().item(event_type, event, value)
+
+
+def test_an_event_the_output_cannot_carry_is_dead_lettered_before_any_store_write() -> None:
+    encoder = _FailingEncoder(CODEC, CATALOG, 500, 900_000, "app-positions-changelog")
+    world = stores()
+    records = [
+        inbound(audit_entry(1), offset=3, topic=AUDIT_TOPIC, event_type="AuditTrailEntry"),
+        inbound(audit_entry(2), offset=4, topic=AUDIT_TOPIC, event_type="AuditTrailEntry"),
+    ]
+    outcome = processor(encoder).process(AUDIT_TOPIC, 0, records, world, NOW)
+    assert [d.reason for d in outcome.dispositions] == ["process-error", ""]
+    assert [p.coordinates.offset for p in outcome.events] == [4]
+    first_link = world.chain.head("agent-7")[1]
+    assert first_link.prev_hash == GENESIS_HASH  # the failed entry was never chained
 
 
 def test_rules_filter_with_a_reason_and_no_output() -> None:

@@ -66,9 +66,10 @@ class World:
         directory.ready.set()
         tables = Tables(*(ChangelogTable(n, f"app-{n}-changelog") for n in TABLES))
         self.tables = tables
+        encoder = BatchEncoder(CODEC, CATALOG, 500, 900_000, tables.positions.changelog_topic)
         self.runtime = PipelineRuntime(
-            processor=PartitionProcessor(CATALOG, PipelineConfig(), 900_000),
-            encoder=BatchEncoder(CODEC, CATALOG, 500, 900_000, tables.positions.changelog_topic),
+            processor=PartitionProcessor(CATALOG, PipelineConfig(), encoder),
+            encoder=encoder,
             tables=tables,
             directory=directory,
             delivery=self.delivery,
