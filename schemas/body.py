@@ -185,8 +185,16 @@ class BodyReader:
         per_item = min_item_size(writer)
         # A body shorter than this cannot declare more items than the cap: skip the pre-scan.
         self.scan_above = limits.max_collection_items * per_item
-        self._scanner: Scanner | None = None
         self.is_batch = name == BATCH
+        # Events come from any producer, and fastavro reads a negative enum or union index as
+        # Python reads a negative list index (-1 is the last symbol): a guess, and a body other
+        # Avro readers refuse, which the worker would copy into live.* verbatim. The pre-scan
+        # refuses those, negative lengths and over-long varints, for ~10 µs an event. Batches
+        # are written by the pipeline alone, so they are scanned only when long enough to
+        # break the item cap.
+        if not self.is_batch:
+            self.scan_above = -1
+        self._scanner: Scanner | None = None
 
     def current_body(self, data: bytes, offset: int) -> memoryview | None:
         """``data[offset:]`` when it was written with the current schema, else None: such a

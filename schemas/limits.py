@@ -19,11 +19,12 @@ buffer — we measured 10 million ``None`` items, i.e. ~160 MB, from 5 input byt
    bytes came back; ``BytesIO.read`` never allocates beyond the bytes present, so a declared length
    of 2**62 costs nothing (tested). A negative length also ends in ``EOFError``.
 3. **Item cap**: ``max_collection_items`` bounds the *total* number of array items and map entries
-   in one record. A record whose body is too short to hold that many items (body length divided
-   by the schema's smallest item size) cannot exceed it and is handed straight to fastavro, which
-   is every ordinary record; larger records are first walked by ``schemas.scan``, which reads the
-   block counts without allocating and raises ``LimitExceeded`` as soon as the total would pass the
-   cap (or ``Truncated`` when a count cannot fit the remaining bytes).
+   in one record. Every event is first walked by ``schemas.scan``, which reads the block counts
+   without allocating and raises ``LimitExceeded`` as soon as the total would pass the cap (or
+   ``Truncated`` when a count cannot fit the remaining bytes). The same walk refuses what
+   fastavro alone would read as a guess: a negative enum or union index (Python's negative list
+   indexing makes -1 the last symbol), a negative length, a varint over 10 bytes. ``EventBatch``
+   records, written by the pipeline alone, are walked only when long enough to exceed the cap.
 
 What remains is the ratio of decoded Python objects to input bytes. For the six event types
 (maps of scalars, arrays of strings) it is about 8-12x in measurements, so the default 1 MiB cap
