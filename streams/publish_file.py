@@ -1,21 +1,48 @@
 """Publish a file of JSON lines as events: the engine behind `regstream produce`.
 
-A bad line (not JSON, or not a valid event) is reported with its line number and skipped; the
-good lines still go out. The caller decides the exit status from the report.
+A bad line (not UTF-8, not JSON, not a valid event, or longer than :data:`MAX_LINE_BYTES`) is
+reported with its line number and skipped; the good lines still go out, whatever follows them.
+Input is read as bytes, a bounded line at a time, so a binary file or one without newlines costs
+at most one line's worth of memory and ends as numbered failures, never as a traceback. The
+caller decides the exit status from the report.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 import orjson
 
 from schemas.contract import EVENT_TYPES
 from schemas.errors import SchemaError
+from schemas.values import MAX_EVENT_BYTES
 from streams.producer import EventProducer
 
 CHUNK = 1000
+MAX_LINE_BYTES = 4 * MAX_EVENT_BYTES
+"""The longest JSON line read; an event's JSON is rarely more than twice its Avro size."""
+
+
+class LineTooLong(ValueError):
+    """A line longer than :data:`MAX_LINE_BYTES` (a binary file, a missing newline)."""
+
+
+def read_lines(stream: BinaryIO, max_bytes: int = MAX_LINE_BYTES) -> Iterator[bytes | LineTooLong]:
+    """Each line of ``stream`` (without its newline), or ``LineTooLong`` for one over
+    ``max_bytes``, whose rest is skipped without being held in memory."""
+    while True:
+        line = stream.readline(max_bytes + 1)
+        if not line:
+            return
+        if len(line) > max_bytes and not line.endswith(b"\n"):
+            skipped = len(line)
+            while (rest := stream.readline(max_bytes)) and not rest.endswith(b"\n"):
+                skipped += len(rest)
+            yield LineTooLong(f"line longer than {max_bytes} bytes ({skipped + len(rest)}+)")
+            continue
+        yield line
 
 
 @dataclass
@@ -34,16 +61,19 @@ def resolve_event_type(name: str) -> str:
 
 
 async def publish_lines(
-    producer: EventProducer, event_type: str, lines: Iterable[str]
+    producer: EventProducer, event_type: str, lines: Iterator[bytes | LineTooLong]
 ) -> PublishReport:
     """Publish every valid JSON line as one event, in order, in chunks of acknowledged sends."""
     report = PublishReport()
     chunk: list[tuple[int, dict[str, object]]] = []
     for number, line in enumerate(lines, start=1):
+        if isinstance(line, LineTooLong):
+            report.failures.append((number, f"{line.__class__.__name__}: {line}"))
+            continue
         if not line.strip():
             continue
         try:
-            record = orjson.loads(line)
+            record = orjson.loads(line)  # refuses invalid UTF-8 as well
             if not isinstance(record, dict):
                 raise ValueError("a line must hold one JSON object")
             producer.encode(event_type, record)

@@ -10,7 +10,7 @@ import typer
 
 from streams.kafka import BrokerUnavailable
 from streams.producer import EventProducer
-from streams.publish_file import publish_lines, resolve_event_type
+from streams.publish_file import publish_lines, read_lines, resolve_event_type
 from streams.settings import load_settings
 
 
@@ -24,16 +24,20 @@ def produce(
     except ValueError as exc:
         typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
         raise typer.Exit(2) from exc
+    try:
+        stream = file.open("rb") if file else sys.stdin.buffer
+    except OSError as exc:  # missing, a directory, not readable
+        typer.secho(f"error: cannot read {file}: {exc.strerror}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(2) from exc
     settings = load_settings()
 
     async def run() -> int:
-        lines = file.open() if file else sys.stdin
         try:
             async with EventProducer(settings) as producer:
-                report = await publish_lines(producer, resolved, lines)
+                report = await publish_lines(producer, resolved, read_lines(stream))
         finally:
             if file:
-                lines.close()
+                stream.close()
         for number, reason in report.failures:
             typer.secho(f"line {number}: {reason}", err=True, fg=typer.colors.RED)
         typer.echo(f"sent {report.sent}, failed {len(report.failures)}")

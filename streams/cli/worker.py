@@ -30,6 +30,7 @@ def worker(
     from streams.worker.app import build_app
     from streams.worker.config import load_worker_settings
     from streams.worker.state import changelog_specs
+    from streams.worker.suspects import suspects_spec
 
     overrides: dict[str, object] = {}
     if guarantee is not None:
@@ -39,7 +40,11 @@ def worker(
     settings = load_settings()
     worker_settings = load_worker_settings(**overrides)
     app_id = worker_settings.resolved_app_id(settings)
-    specs = [*settings.catalog.all_specs(), *changelog_specs(settings, app_id)]
+    specs = [
+        *settings.catalog.all_specs(),
+        *changelog_specs(settings, app_id),
+        suspects_spec(settings, app_id),
+    ]
     try:
         asyncio.run(create_topics(settings, specs))
     except BrokerUnavailable as exc:

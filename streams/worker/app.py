@@ -45,6 +45,7 @@ from streams.worker.partition import PartitionProcessor
 from streams.worker.restore import restore_partitions
 from streams.worker.runtime import PipelineRuntime, Tables
 from streams.worker.state import TABLES, ChangelogTable, changelog_topic
+from streams.worker.suspects import SuspectLog
 
 AGENT_NAME = "pipeline"
 HOLE_RETRY_S = 2.0
@@ -104,8 +105,18 @@ def build_runtime(app: faust.App, settings: Settings, worker: WorkerSettings) ->
         directory_timeout_s=worker.directory_timeout_ms / 1000,
         restore=restore,
         seek=seek,
-        on_failure=lambda exc: asyncio.ensure_future(app.crash(exc)),  # type: ignore[arg-type]
+        suspects=SuspectLog(settings, app_id),
+        on_failure=lambda exc: asyncio.ensure_future(crash(app, exc)),  # type: ignore[arg-type]
     )
+
+
+async def crash(app: faust.App, exc: BaseException) -> None:
+    """Stop the worker on ``exc``. Raised again here so that the crash is logged (by Faust's
+    ``log.exception``) with its traceback instead of ``NoneType: None``."""
+    try:
+        raise exc
+    except BaseException:
+        await app.crash(exc)
 
 
 def build_app(settings: Settings, worker: WorkerSettings) -> faust.App:

@@ -58,6 +58,10 @@ class PositionGuard:
     def knows(self, tp: TP) -> bool:
         return tp in self._expected
 
+    def position(self, tp: TP) -> int | None:
+        """The next offset expected on ``tp``, if known."""
+        return self._expected.get(tp)
+
     def learn(self, tp: TP, next_offset: int) -> None:
         """The partition was assigned; its first record to process is ``next_offset``."""
         self._expected[tp] = next_offset

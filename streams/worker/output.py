@@ -75,6 +75,8 @@ class Pending:
     dead_letters: list[Outgoing] = field(default_factory=list)
     changelog: dict[tuple[str, int, bytes], bytes | None] = field(default_factory=dict)
     offsets: dict[TPKey, int] = field(default_factory=dict)
+    starts: dict[TPKey, int] = field(default_factory=dict)
+    """The first source offset per partition: with ``offsets``, the range the unit covers."""
 
     @property
     def size(self) -> int:
@@ -93,6 +95,8 @@ class Pending:
         self.dead_letters.extend(later.dead_letters)
         self.changelog.update(later.changelog)
         self.offsets.update(later.offsets)
+        for tp, first in later.starts.items():
+            self.starts.setdefault(tp, first)
 
 
 @dataclass(frozen=True)

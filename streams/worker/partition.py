@@ -35,6 +35,10 @@ from streams.pipeline.policy import H_BODY_OMITTED, H_BODY_SHA256, HEADER_PREFIX
 from streams.worker.codec import Undecodable
 from streams.worker.inbound import Inbound
 from streams.worker.output import BatchEncoder, Outgoing, Passed
+from streams.worker.suspects import QUARANTINED
+
+QUARANTINE_CLASS = "streams.worker.suspects.Suspect"
+"""The error-class header of a quarantined record (its detail names the original error)."""
 
 RECORD_OVERHEAD_BYTES = 512
 """Kafka's per-record framing, counted generously when sizing a dead letter."""
@@ -88,14 +92,31 @@ class PartitionProcessor:
     encoder: BatchEncoder
 
     def process(
-        self, topic: str, partition: int, records: Sequence[Inbound], stores: Stores, now_ms: int
+        self,
+        topic: str,
+        partition: int,
+        records: Sequence[Inbound],
+        stores: Stores,
+        now_ms: int,
+        set_aside: Mapping[int, str] | None = None,
     ) -> PartitionOutcome:
+        """``set_aside`` maps offsets of quarantined records (:mod:`streams.worker.suspects`) to
+        the error they stopped the worker with: those are dead-lettered unprocessed."""
         event_type = self.catalog.event_type_of(topic)
         if event_type is None or self.catalog.is_live(topic):
             raise ValueError(f"{topic!r} is not an input topic of the catalog")
         outcome = PartitionOutcome(next_offset=records[-1].coordinates.offset + 1)
         for record in records:
-            disposition, item = self._one(event_type, record, stores, now_ms)
+            error = set_aside.get(record.coordinates.offset) if set_aside else None
+            if error is not None:
+                disposition, item = (
+                    Disposition.dead_letter(
+                        QUARANTINED, error_class=QUARANTINE_CLASS, detail=error
+                    ),
+                    None,
+                )
+            else:
+                disposition, item = self._one(event_type, record, stores, now_ms)
             outcome.dispositions.append(disposition)
             if item is not None:
                 outcome.events.append(Passed(record.coordinates, item))

@@ -14,6 +14,11 @@ Faust acks a batch when ``handle`` returns; the acks commit nothing (see
 :mod:`streams.worker.delivery`). Before partitions are revoked Faust waits for those acks, and
 :meth:`PipelineRuntime.on_revoked` then waits until the outbox is drained, so no batch outlives
 the assignment it was read under. A delivery that fails calls ``on_failure``: the worker stops.
+
+Before it stops on an error the records may have caused, the runtime notes their offsets as
+suspects (:mod:`streams.worker.suspects`); at adoption it reads them back, processes a suspect
+range one record per delivery, and sets aside a one-record suspect as a ``quarantined`` dead
+letter, so no record can stop the worker more than twice.
 """
 
 from __future__ import annotations
@@ -21,8 +26,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from streams.pipeline import Deduper, DispositionCounter, HashChain, Stores
 from streams.worker.delivery import Delivery, Unit
@@ -34,6 +40,7 @@ from streams.worker.outbox import Outbox
 from streams.worker.output import BatchEncoder, Outgoing, Pending
 from streams.worker.partition import PartitionProcessor
 from streams.worker.state import ChangelogTable
+from streams.worker.suspects import Suspect, is_attributable, ranges_of
 
 log = logging.getLogger(__name__)
 TP = tuple[str, int]
@@ -41,6 +48,14 @@ TP = tuple[str, int]
 
 def position_key(tp: TP) -> str:
     return f"{tp[0]}|{tp[1]}"
+
+
+class Suspects(Protocol):
+    """Where suspects are kept (:class:`streams.worker.suspects.SuspectLog` in the app)."""
+
+    async def load(self) -> dict[TP, Suspect]: ...
+
+    async def note(self, ranges: Mapping[TP, tuple[int, int]], error: BaseException) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -82,6 +97,7 @@ class PipelineRuntime:
         clock: Callable[[], float] = time.time,
         restore: Callable[[Tables, set[int]], Awaitable[int]],
         seek: Callable[[TP, int], Awaitable[None]],
+        suspects: Suspects,
         on_failure: Callable[[BaseException], None] = lambda exc: None,
         max_pending_records: int = 20_000,
     ) -> None:
@@ -95,6 +111,8 @@ class PipelineRuntime:
         self._restore = restore
         self._restored: set[int] = set()
         self._seek = seek
+        self._suspect_log = suspects
+        self._suspects: dict[TP, Suspect] = {}
         self._outbox = Outbox(self._deliver, max_records=max_pending_records, on_failure=on_failure)
         self._deduper = Deduper(tables.dedupe, window_ms=dedupe_window_ms)
         self._stores = Stores(dedupe=self._deduper, chain=HashChain(tables.chain), agents=directory)
@@ -135,6 +153,7 @@ class PipelineRuntime:
         each partition do not wait for a load of their own.
         """
         partitions = {p for _, p in assigned} - self._restored
+        self._suspects = await self._suspect_log.load()
         if partitions:
             await self._restore(self._tables, partitions)
             self._restored |= partitions
@@ -168,12 +187,46 @@ class PipelineRuntime:
             if generation != self._generation or not self._accepting:
                 self.dropped += len(records)  # a rebalance began while state was loading
                 return
-        units, seeks = self._prepare(groups)
+        isolated = {tp: g for tp, g in groups.items() if self._isolates(tp, g)}
+        units, seeks = await self._prepare({t: g for t, g in groups.items() if t not in isolated})
         if units:
             await self._outbox.put(units)
+        if isolated:
+            await self.flush()  # what came before is delivered: a failure now names one record
+            seeks += await self._isolate(isolated)
         for tp, offset in [*seeks, *self.guard.overdue()]:
             await self._seek(tp, offset)
         self.batches += 1
+
+    def _isolates(self, tp: TP, group: list[Inbound]) -> bool:
+        """Is ``tp`` inside a suspect range? (A partition never committed starts at its first
+        record, as in :meth:`PositionGuard.admit`.)"""
+        suspect = self._suspects.get(tp)
+        position = self.guard.position(tp)
+        if position is None:
+            position = group[0].coordinates.offset
+        return suspect is not None and suspect.isolates(position)
+
+    async def _isolate(self, groups: dict[TP, list[Inbound]]) -> list[tuple[TP, int]]:
+        """The first admitted record of each partition alone, delivered before the next; the
+        partition is sought back to the record after it."""
+        seeks = []
+        for tp, group in groups.items():
+            admitted, seek = self.guard.admit(tp, group)
+            if len(admitted) > 1:
+                following = admitted[1].coordinates.offset
+                self.guard.learn(tp, following)
+                seeks.append((tp, following))
+            elif seek is not None:
+                seeks.append((tp, seek))
+            if admitted:
+                log.warning(
+                    "%s/%d: isolating offset %d (suspect)", *tp, admitted[0].coordinates.offset
+                )
+                units, _ = await self._prepare({tp: admitted[:1]}, admitted=True)
+                await self._outbox.put(units)
+                await self.flush()
+        return seeks
 
     async def tick(self) -> None:
         """Periodic: seek again partitions whose holes are still open (idle partitions too)."""
@@ -187,22 +240,50 @@ class PipelineRuntime:
     async def close(self) -> None:
         await self._outbox.close()
 
-    def _prepare(
-        self, groups: dict[tuple[str, int], list[Inbound]]
-    ) -> tuple[dict[str, Pending], list[tuple[tuple[str, int], int]]]:
+    async def _prepare(
+        self, groups: dict[TP, list[Inbound]], *, admitted: bool = False
+    ) -> tuple[dict[str, Pending], list[tuple[TP, int]]]:
+        """Process each partition's group (through the guard unless ``admitted``) into units;
+        a group whose processing raises is noted as a suspect before the error goes on."""
         now_ms = int(self._clock() * 1000)
         units: dict[str, Pending] = {}
         seeks = []
         for tp, group in groups.items():
-            admitted, seek = self.guard.admit(tp, group)
+            records, seek = (group, None) if admitted else self.guard.admit(tp, group)
             if seek is not None:
                 seeks.append((tp, seek))
-            if admitted:
-                unit = units.setdefault(self._delivery.unit_key(tp), Pending())
-                self._process(tp, admitted, unit, now_ms)
+            if not records:
+                continue
+            unit = units.setdefault(self._delivery.unit_key(tp), Pending())
+            try:
+                self._process(tp, records, unit, now_ms)
+            except Exception as exc:
+                end = records[-1].coordinates.offset + 1
+                await self._note({tp: (records[0].coordinates.offset, end)}, exc)
+                raise
         return units, seeks
 
+    async def _note(self, ranges: Mapping[TP, tuple[int, int]], exc: BaseException) -> None:
+        """Note ``ranges`` as suspects of ``exc`` if the records may have caused it."""
+        if not is_attributable(exc) or not ranges:
+            return
+        log.error("stopping on %s; suspects noted: %s", exc, dict(ranges), exc_info=exc)
+        try:
+            await self._suspect_log.note(ranges, exc)
+        except Exception:
+            log.exception("the suspects could not be noted")
+
     async def _deliver(self, pending: dict[str, Pending]) -> None:
+        try:
+            await self._deliver_units(pending)
+        except Exception as exc:
+            ranges = {}
+            for unit in pending.values():
+                ranges.update(ranges_of(unit.starts, unit.offsets))
+            await self._note(ranges, exc)
+            raise
+
+    async def _deliver_units(self, pending: dict[str, Pending]) -> None:
         now_ms = int(self._clock() * 1000)
         keys = list(pending)
         units = {}
@@ -219,7 +300,15 @@ class PipelineRuntime:
     ) -> None:
         topic, partition = tp
         self._tables.set_partition(partition)
-        outcome = self._processor.process(topic, partition, records, self._stores, now_ms)
+        suspect = self._suspects.get(tp)
+        first = records[0].coordinates.offset
+        set_aside = None
+        if suspect is not None and suspect.quarantines(first):
+            log.warning("%s/%d: offset %d quarantined: %s", *tp, first, suspect.error)
+            set_aside = {first: suspect.error}
+        outcome = self._processor.process(
+            topic, partition, records, self._stores, now_ms, set_aside
+        )
         self._ledger.add(topic, partition, outcome.dispositions)
         self._tables.positions[position_key(tp)] = outcome.next_offset
         for disposition in outcome.dispositions:
@@ -229,6 +318,7 @@ class PipelineRuntime:
         unit.dead_letters.extend(outcome.dead_letters)
         unit.add_changes(self._tables.drain())
         unit.offsets[tp] = outcome.next_offset
+        unit.starts.setdefault(tp, first)
 
     @property
     def directory(self) -> AgentDirectory:

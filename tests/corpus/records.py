@@ -12,6 +12,7 @@ topic in front of good events and checks a real worker dead-letters each and kee
 from __future__ import annotations
 
 import io
+import itertools
 from typing import Any, NamedTuple
 
 from fastavro import schemaless_writer
@@ -22,6 +23,14 @@ from schemas.values import MAX_TIMESTAMP_MS
 EVENT_TYPE = "CollaborationEvent"
 MAGIC = b"\xc3\x01"
 EVENT_ID = "3f1c2a9e-8b7d-4c6e-9f0a-1b2c3d4e5f60"
+_serials = itertools.count(1)
+
+
+def fresh_event_id() -> str:
+    """A new id per record: cases sharing one would be filtered as duplicates of each other."""
+    return f"3f1c2a9e-8b7d-4c6e-9f0a-{next(_serials):012x}"
+
+
 OCCURRED_AT = 1_700_000_000_000  # 2023-11-14T22:13:20Z
 
 
@@ -55,7 +64,7 @@ def header(event_type: str = EVENT_TYPE) -> bytes:
 def metadata(**over: bytes) -> bytes:
     """EventMetadata's fields in schema order; ``over`` replaces one field's bytes."""
     fields = {
-        "event_id": string(EVENT_ID),
+        "event_id": string(fresh_event_id()),
         "event_type": string(EVENT_TYPE),
         "source": string("corpus"),
         "occurred_at": long(OCCURRED_AT),
@@ -88,7 +97,7 @@ def record(**over: Any) -> dict[str, Any]:
     """A valid record as a dict, for cases easier to write with fastavro."""
     value: dict[str, Any] = {
         "metadata": {
-            "event_id": EVENT_ID,
+            "event_id": fresh_event_id(),
             "event_type": EVENT_TYPE,
             "source": "corpus",
             "occurred_at": OCCURRED_AT,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import orjson
 
@@ -14,6 +14,7 @@ from streams.worker.output import BatchEncoder, Outgoing
 from streams.worker.partition import PartitionProcessor
 from streams.worker.runtime import PipelineRuntime, Tables
 from streams.worker.state import TABLES, ChangelogTable
+from streams.worker.suspects import Suspect
 from tests.unit.pipeline.factories import audit_entry, decision
 from tests.unit.worker.factories import CODEC, inbound
 
@@ -55,18 +56,40 @@ class FakeDelivery:
         ]
 
 
+class FakeSuspects:
+    """Suspects kept in a dict shared by the worlds of one test, as the topic would be."""
+
+    def __init__(self, stored: dict[tuple[str, int], Suspect] | None = None) -> None:
+        self.stored = stored if stored is not None else {}
+
+    async def load(self) -> dict[tuple[str, int], Suspect]:
+        return dict(self.stored)
+
+    async def note(
+        self, ranges: Mapping[tuple[str, int], tuple[int, int]], error: BaseException
+    ) -> None:
+        self.stored.update({tp: Suspect(a, b, repr(error), 0) for tp, (a, b) in ranges.items()})
+
+
 class World:
     """A runtime over a shared 'changelog' (the records its deliveries committed)."""
 
-    def __init__(self, changelog: list[Outgoing] | None = None) -> None:
+    def __init__(
+        self,
+        changelog: list[Outgoing] | None = None,
+        *,
+        suspects: FakeSuspects | None = None,
+        encoder: type[BatchEncoder] = BatchEncoder,
+    ) -> None:
         self.changelog = changelog if changelog is not None else []
+        self.suspects = suspects or FakeSuspects()
         self.delivery = FakeDelivery({(DECISIONS, 0), (AUDIT, 0), (AUDIT, 1)})
         self.seeks: list[tuple[tuple[str, int], int]] = []
         directory = AgentDirectory()
         directory.ready.set()
         tables = Tables(*(ChangelogTable(n, f"app-{n}-changelog") for n in TABLES))
         self.tables = tables
-        encoder = BatchEncoder(CODEC, CATALOG, 500, 900_000, tables.positions.changelog_topic)
+        encoder = encoder(CODEC, CATALOG, 500, 900_000, tables.positions.changelog_topic)
         self.runtime = PipelineRuntime(
             processor=PartitionProcessor(CATALOG, PipelineConfig(), encoder),
             encoder=encoder,
@@ -76,6 +99,7 @@ class World:
             dedupe_window_ms=3_600_000,
             restore=self.restore,
             seek=self.seek,
+            suspects=self.suspects,
             clock=lambda: 1_700_000_000.0,
         )
         self.runtime.on_assigned()
