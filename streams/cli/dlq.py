@@ -4,12 +4,15 @@ regstream dlq inspect                         # table: position, source, reason,
 regstream dlq inspect --reason bad-magic --json > letters.jsonl
 regstream dlq replay --offset 0:17            # bytes unchanged (cause fixed elsewhere)
 regstream dlq replay --fixed letters.jsonl    # edited "record" fields, validated first
+regstream dlq suspects                        # positions the worker stopped on
+regstream dlq skip events.decision_made 2 917 # quarantine one input position
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 from pathlib import Path
 
 import orjson
@@ -18,6 +21,7 @@ import typer
 from schemas.codec import codec_for
 from streams.kafka import BrokerUnavailable
 from streams.settings import Settings, load_settings
+from streams.worker.config import load_worker_settings
 from streams.worker.deadletters import (
     DeadLetter,
     ReplayReport,
@@ -26,6 +30,7 @@ from streams.worker.deadletters import (
     replay_fixed,
     replay_unchanged,
 )
+from streams.worker.suspects import Suspect, SuspectLog, describe
 
 app = typer.Typer(help="Dead letters on events.dlq: inspect and replay.", no_args_is_help=True)
 
@@ -127,3 +132,39 @@ def _report(report: ReplayReport) -> None:
         typer.secho(f"{position}: {reason}", err=True, fg=typer.colors.RED)
     typer.echo(f"replayed {report.sent}, failed {len(report.failures)}")
     raise typer.Exit(1 if report.failures else 0)
+
+
+@app.command()
+def suspects() -> None:
+    """Input positions the worker stopped on: isolated, or quarantined, when next adopted."""
+    settings = load_settings()
+    log = _suspect_log(settings)
+    try:
+        found = asyncio.run(log.load())
+    except BrokerUnavailable as exc:
+        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(1) from exc
+    for line in describe(found.items()):
+        typer.echo(line)
+    typer.echo(f"{len(found)} suspect(s) in {log.topic}", err=True)
+
+
+@app.command()
+def skip(
+    topic: str = typer.Argument(..., help="The input topic, e.g. events.decision_made."),
+    partition: int = typer.Argument(..., min=0),
+    offset: int = typer.Argument(..., min=0),
+) -> None:
+    """Quarantine one input record: the worker dead-letters it unprocessed (reason
+    `quarantined`) when it next adopts the partition — at its next start."""
+    settings = load_settings()
+    if settings.catalog.event_type_of(topic) is None or settings.catalog.is_live(topic):
+        typer.secho(f"error: {topic} is not an input topic", err=True, fg=typer.colors.RED)
+        raise typer.Exit(2)
+    suspect = Suspect(offset, offset + 1, "skipped by an operator", int(time.time() * 1000))
+    asyncio.run(_suspect_log(settings).write({(topic, partition): suspect}))
+    typer.echo(f"{topic}/{partition}/{offset} will be quarantined at the worker's next start")
+
+
+def _suspect_log(settings: Settings) -> SuspectLog:
+    return SuspectLog(settings, load_worker_settings().resolved_app_id(settings))

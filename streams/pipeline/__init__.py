@@ -1,11 +1,10 @@
 """Pure stream-processing logic of the regstream pipeline (no Kafka, no Faust).
 
 The Faust app decodes each input record, calls :func:`process_record`, sends dead letters with
-:func:`dead_letter_headers`, counts every disposition, and batches passed events with
-:func:`build_batches`. Stages are described in docs/pipeline.md.
+:func:`dead_letter_headers`, counts every disposition, and batches passed events per source
+partition (:mod:`streams.worker.output`). Stages are described in docs/pipeline.md.
 """
 
-from streams.pipeline.batching import build_batches
 from streams.pipeline.coordinates import Coordinates
 from streams.pipeline.dedupe import Deduper
 from streams.pipeline.hashchain import ChainVerifier, HashChain
@@ -32,7 +31,6 @@ __all__ = [
     "Result",
     "Stores",
     "StreamRules",
-    "build_batches",
     "dead_letter_headers",
     "disposition_for_error",
     "parse_dead_letter_headers",

@@ -2,7 +2,7 @@
 
 Pure apart from the stores it is handed (dedupe table, chain table, agent directory), so the whole
 path of one record is unit-tested without Kafka. Decoding happens before (the codec at the edge) and
-batching after (:mod:`streams.pipeline.batching`); both report failures through the same policy.
+batching after (:mod:`streams.worker.output`); both report failures through the same policy.
 
 Order matters:
 

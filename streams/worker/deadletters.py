@@ -145,6 +145,16 @@ async def replay_unchanged(settings: Settings, letters: list[DeadLetter]) -> Rep
         if letter.info is None or settings.catalog.event_type_of(letter.info.source[0]) is None:
             report.failures.append((letter.position, "no source topic of the catalog"))
             continue
+        if letter.info.body_omitted is not None:
+            topic, partition, offset = letter.info.source
+            report.failures.append(
+                (
+                    letter.position,
+                    f"the letter carries no body ({letter.info.body_omitted} bytes were too large "
+                    f"to write); the original is at {topic}/{partition}/{offset}",
+                )
+            )
+            continue
         outgoing.append((letter.position, letter.info.source[0], letter.key, letter.value))
     await _publish(
         settings, outgoing, {letter.position: letter.headers for letter in letters}, report

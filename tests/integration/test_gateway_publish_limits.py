@@ -86,6 +86,13 @@ async def test_invalid_or_unauthorized_publishes_are_refused(limited: GatewayPro
         other = SampleEvents(seed=4).next("DecisionMade")
         await client.send({"op": "publish", "id": "no", "type": "DecisionMade", "event": other})
         assert (await client.until("error", 15))["code"] == "not_authorized"
+        # accepted before, and then crashed the worker (its latency overflowed Avro's long)
+        ancient = SampleEvents(seed=5).next(TYPE)
+        ancient["metadata"]["occurred_at"] = -(2**63)
+        await client.send({"op": "publish", "id": "old", "type": TYPE, "event": ancient})
+        error = await client.until("error", 15)
+        assert (error["id"], error["code"], error["retriable"]) == ("old", "publish_failed", False)
+        assert "occurred_at" in error["message"]
     finally:
         await client.close()
 

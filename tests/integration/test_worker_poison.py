@@ -6,6 +6,8 @@ worker, which then crash-looped on the same record, stalling all six input topic
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 from streams.kafka import reliable_producer
@@ -83,3 +85,45 @@ async def test_a_worker_dead_letters_every_hostile_record_and_keeps_processing(
     assert len(valid) == 1
     assert {r["metadata"]["event_id"] for r in good} <= published
     assert len(published) == GOOD_EVENTS + 1
+
+
+async def test_an_operator_skips_a_position_and_the_worker_quarantines_it(
+    settings: Settings, tmp_path: Path
+) -> None:
+    await create_topics(settings)
+    samples = SampleEvents(seed=29)
+    records = [samples.next("DecisionMade") for _ in range(3)]
+    for record in records:
+        record["metadata"]["severity"] = "HIGH"  # above the test rules' INFO threshold
+        record["agent_id"] = "agent-kyc"  # one key: one partition, in order
+    async with EventProducer(settings) as sdk:
+        sent = [await sdk.send("DecisionMade", record) for record in records]
+    topic = settings.catalog.input_topic("DecisionMade")
+    skipped = sent[1]
+    env = worker_env(settings, tmp_path / "data")
+    cli = [sys.executable, "-m", "streams.cli.main", "dlq"]
+    run = subprocess.run(
+        [*cli, "skip", topic, str(skipped.partition), str(skipped.offset)],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    listed = subprocess.run(
+        [*cli, "suspects"], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert (
+        f"{topic}/{skipped.partition} offsets {skipped.offset}..{skipped.offset}" in listed.stdout
+    )
+
+    with running_workers(env, tmp_path) as workers:
+        workers.start()
+
+        async def accounted() -> bool:
+            return sum((await ledger_totals(settings)).values()) >= len(records)
+
+        await wait_for(accounted, 120, lambda: "3 records accounted", workers)
+    (letter,) = await read_dlq(settings)
+    info = parse_dead_letter_headers(letter.headers)
+    assert (info.source, info.reason) == ((topic, skipped.partition, skipped.offset), "quarantined")
+    assert letter.value is not None  # the record itself, to replay once its cause is fixed
+    published = {event.event_id for event in await read_outputs(settings)}
+    assert published == {records[0]["metadata"]["event_id"], records[2]["metadata"]["event_id"]}

@@ -1,16 +1,16 @@
 """Records for replay and audit tests: events, pipeline-built batches, chained audit batches.
 
-Batches are built with the pipeline's own functions (enrichment, hash chain, batching), so the
-tests read exactly what the Faust worker will write. Integration tests import these too.
+Batches hold what the pipeline's own functions build (enrichment, hash chain) in the worker's
+`EventBatch` shape, so the tests read what the Faust worker writes. Integration tests import these too.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from schemas.codec import AvroCodec
-from streams.pipeline.batching import build_batches
 from streams.pipeline.coordinates import Coordinates
 from streams.pipeline.enrich import build_enrichment, enriched_event
 from streams.pipeline.hashchain import HashChain
@@ -56,8 +56,14 @@ def batch(
             link = chain.append(record["agent_id"], record)
             enrichment["prev_hash"], enrichment["hash"] = link.prev_hash, link.hash
         items.append((source, enriched_event(event_type, record, source.offset, enrichment)))
-    (only,) = build_batches(items, event_type=event_type, created_at_ms=NOW + 5)
-    return only
+    return {
+        "batch_id": str(uuid.uuid4()),
+        "event_type": event_type,
+        "source_topic": f"events.{event_type}",
+        "source_partition": source_partition,
+        "created_at": NOW + 5,
+        "events": [event for _, event in items],
+    }
 
 
 def audit_batches(
