@@ -76,21 +76,28 @@ def mint(
     """Print a token signed with the dev key (REGSTREAM_JWT_SECRET), for the configured
     audience and issuer."""
     base, gw = load_settings(), load_gateway_settings()
-    typer.echo(
-        mint_token(
-            base.jwt_secret.get_secret_value(),
-            sub=sub,
-            audience=gw.jwt_audience,
-            issuer=gw.jwt_issuer,
-            now_s=int(time.time()),
-            kid=DEV_JWT_KID,
-            topics=topic,
-            publish=publish,
-            replay_horizon_s=replay_horizon,
-            role=role,
-            lifetime_s=ttl,
-        )
+    token = mint_token(
+        base.jwt_secret.get_secret_value(),
+        sub=sub,
+        audience=gw.jwt_audience,
+        issuer=gw.jwt_issuer,
+        now_s=int(time.time()),
+        kid=DEV_JWT_KID,
+        topics=topic,
+        publish=publish,
+        replay_horizon_s=replay_horizon,
+        role=role,
+        lifetime_s=ttl,
     )
+    try:  # a token the gateway would refuse is no use to anyone: say why instead
+        JwtVerifier(gw.auth_config(base)[0]).verify(token)
+    except GatewayError as err:
+        typer.secho(f"error: the gateway would refuse it: {err.message}", err=True, fg="red")
+        raise typer.Exit(2) from None
+    except ValueError as err:  # the gateway would not even start with these keys
+        typer.secho(f"error: {err}", err=True, fg="red")
+        raise typer.Exit(2) from None
+    typer.echo(token)
 
 
 @token_app.command("check")
