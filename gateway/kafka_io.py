@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import structlog
@@ -24,7 +24,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from gateway.commands import LogBounds, TopicSnapshot
 from gateway.errors import UnknownTopic
 from gateway.metrics import GatewayMetrics
-from gateway.records import Record
+from gateway.records import Record, weight
 from gateway.topic_id import describe_topic
 from schemas.codec import Codec
 from schemas.errors import SchemaError
@@ -64,7 +64,15 @@ def to_record(
             error=f"{type(exc).__name__}: {exc}"[:200],
         )
         batch = {"event_type": name, "events": []}
-    return Record(name, msg.partition, msg.offset, msg.timestamp, batch, prev_offset=prev_offset)
+    return Record(
+        name,
+        msg.partition,
+        msg.offset,
+        msg.timestamp,
+        batch,
+        prev_offset=prev_offset,
+        size=len(msg.value or b""),
+    )
 
 
 class DecodedCache:
@@ -75,13 +83,13 @@ class DecodedCache:
     tail included). Reader-specific ``prev_offset`` stays per reader: a cache hit is a new
     :class:`Record` sharing the decoded batch and the serialization memo. Keys include the
     record's timestamp and size, so a recreated topic's record at a reused offset never matches.
-    Bounded by events held (oldest first out).
+    Bounded by events held, a big event weighing what its size does (oldest first out).
     """
 
     def __init__(self, max_events: int) -> None:
         self.max_events = max_events
         self._items: OrderedDict[tuple[str, int, int, int, int], Record] = OrderedDict()
-        self._events = 0
+        self.held = 0  # events held, big ones weighed by size (``records.weight``)
 
     def record(
         self, codec: Codec, name: str, msg: Any, prev_offset: int, metrics: GatewayMetrics
@@ -96,20 +104,17 @@ class DecodedCache:
                 msg.timestamp,
                 hit.batch,
                 prev_offset=prev_offset,
+                size=hit.size,
                 _encoded=hit._encoded,
             )
         record = to_record(codec, name, msg, prev_offset, metrics)
         if self.max_events > 0:
             self._items[key] = record
-            self._events += _size(record.batch)
-            while self._events > self.max_events and self._items:
+            self.held += weight(record)
+            while self.held > self.max_events and self._items:
                 _, old = self._items.popitem(last=False)
-                self._events -= _size(old.batch)
+                self.held -= weight(old)
         return record
-
-
-def _size(batch: Mapping[str, Any]) -> int:
-    return len(batch.get("events") or ()) + 1
 
 
 class Resolver:

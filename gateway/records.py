@@ -43,6 +43,7 @@ class Record:
     timestamp_ms: int
     batch: Mapping[str, Any]
     prev_offset: int | None = None
+    size: int = 0  # bytes of the Kafka record's value: what the caches weigh it by
     _encoded: dict[str, EncodedEvents] = field(default_factory=dict, repr=False)
 
     @property
@@ -58,6 +59,16 @@ class Record:
         if cached is None:
             cached = self._encoded[flt.key] = encode_events(self, flt)
         return cached
+
+
+AVRO_BYTES_PER_EVENT = 256  # an ordinary event: ~200 bytes of Avro, ~3 KB decoded and as JSON
+
+
+def weight(record: Record) -> int:
+    """What a record counts for in a cache bounded in events: its events (plus one for the
+    record), or one per ``AVRO_BYTES_PER_EVENT`` of its value when that is more. A cache of N
+    events then holds about N ordinary events' worth of memory, whatever size the events are."""
+    return max(len(record.batch.get("events") or ()) + 1, record.size // AVRO_BYTES_PER_EVENT)
 
 
 @dataclass(frozen=True, slots=True)

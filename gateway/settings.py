@@ -156,10 +156,16 @@ class GatewaySettings(BaseSettings):
     catchup_consumers: int = Field(4, ge=1, description="Kafka consumers serving catch-ups.")
     catchup_max_records: int = Field(500, ge=1, description="Records per catch-up turn.")
     decode_cache_events: int = Field(
-        50_000, ge=0, description="Decoded events kept for readers to share; 0 disables."
+        50_000,
+        ge=0,
+        description="Decoded events kept for readers to share (a big event counts once per 256 "
+        "bytes of its Avro encoding); 0 disables.",
     )
     tail_history_events: int = Field(
-        20_000, ge=0, description="Recent events per topic kept to serve resumes from memory."
+        20_000,
+        ge=0,
+        description="Recent events per topic kept to serve resumes from memory (a big event "
+        "counts once per 256 bytes of its Avro encoding).",
     )
     tick_ms: int = Field(
         200, ge=10, description="Housekeeping period: checkpoints, slow clients, expired JWTs."

@@ -28,7 +28,7 @@ from aiokafka.errors import KafkaError, OffsetOutOfRangeError
 
 from gateway.kafka_io import DecodedCache, Resolver, reader_consumer
 from gateway.metrics import GatewayMetrics
-from gateway.records import Record
+from gateway.records import Record, weight
 from schemas.codec import Codec
 from streams.settings import Settings
 
@@ -209,17 +209,18 @@ class TailHistory:
     Consecutive tail records vouch for everything between them (``prev_offset``), so from any
     position at or after the first kept record's start up to the tail position the history is
     complete: a resuming client near the tail is served from memory, in order, with the tail's
-    own ``prev_offset`` s, and rejoins the tail at once. Bounded by events held.
+    own ``prev_offset`` s, and rejoins the tail at once. Bounded by events held, a big event
+    weighing what its size does.
     """
 
     def __init__(self, max_events: int) -> None:
         self.max_events = max_events
         self._parts: dict[int, deque[Record]] = {}
-        self._events = 0
+        self.held = 0  # events held, big ones weighed by size (``records.weight``)
 
     def clear(self) -> None:
         self._parts.clear()
-        self._events = 0
+        self.held = 0
 
     def extend(self, partition: int, records: list[Record]) -> None:
         if self.max_events <= 0 or not records:
@@ -227,11 +228,10 @@ class TailHistory:
         kept = self._parts.setdefault(partition, deque())
         for record in records:
             kept.append(record)
-            self._events += len(record.batch.get("events") or ()) + 1
-        while self._events > self.max_events:
+            self.held += weight(record)
+        while self.held > self.max_events:
             biggest = max(self._parts.values(), key=len)
-            old = biggest.popleft()
-            self._events -= len(old.batch.get("events") or ()) + 1
+            self.held -= weight(biggest.popleft())
 
     def since(self, positions: Mapping[int, int], tail: Mapping[int, int]) -> list[Record] | None:
         """Every record from ``positions`` up to the tail, or None when memory does not reach
