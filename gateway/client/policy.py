@@ -1,6 +1,6 @@
 """What to do when a connection ends or is refused: decided from numbers, never from text.
 
-Close codes (docs/protocol.md §8, ``gateway.errors.CloseCode``): the **range alone** says whether
+Close codes (docs/protocol.md §8, ``gateway.core.errors.CloseCode``): the **range alone** says whether
 to reconnect: 4000-4499 yes (and resume), 4500-4999 no. Inside the retry range two codes also
 say *how*: 4002 wants a fresh JWT first, 4004 a longer wait. Codes outside 4000-4999 (1001 going
 away, 1006 no close frame at all because the process died, 1011...) describe the transport, not
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gateway.errors import CloseCode, is_retriable_close
+from gateway.core.errors import CloseCode, is_retriable_close
 
 TOKEN_REJECTED = frozenset(
     {

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, async_playwright
 
-from gateway.auth import mint_token
-from gateway.settings import DEV_JWT_KID, load_gateway_settings
+from gateway.core.auth import mint_token
+from gateway.io.settings import DEV_JWT_KID, load_gateway_settings
 from streams.settings import Settings
 from streams.topics import create_topics
 from tests.e2e.processes import Gateway, Worker, running

@@ -18,9 +18,9 @@ import pytest
 from aiokafka.admin import RecordsToDelete
 from aiokafka.structs import TopicPartition
 
-from gateway.auth import mint_token
 from gateway.client import Backoff, Client, Event, Gap, ResumeTokenRejected, Subscription
-from gateway.settings import DEV_JWT_KID, load_gateway_settings
+from gateway.core.auth import mint_token
+from gateway.io.settings import DEV_JWT_KID, load_gateway_settings
 from schemas.codec import AvroCodec
 from streams.kafka import admin_client, reliable_producer
 from streams.settings import Settings

@@ -27,9 +27,9 @@ import orjson
 from aiokafka import AIOKafkaProducer
 from websockets.asyncio.client import ClientConnection, connect
 
-from gateway.auth import mint_token
-from gateway.server import READY_PREFIX
-from gateway.settings import DEV_JWT_KID
+from gateway.core.auth import mint_token
+from gateway.io.server import READY_PREFIX
+from gateway.io.settings import DEV_JWT_KID
 from schemas.codec import AvroCodec
 from streams.kafka import reliable_producer
 from streams.samples import SampleEvents

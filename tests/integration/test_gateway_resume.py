@@ -13,8 +13,8 @@ import pytest
 from aiokafka import TopicPartition
 from aiokafka.admin import NewTopic, RecordsToDelete
 
-from gateway.settings import GatewaySettings
-from gateway.tokens import ResumeKeyring, SubscriptionPosition
+from gateway.core.tokens import ResumeKeyring, SubscriptionPosition
+from gateway.io.settings import GatewaySettings
 from streams.kafka import admin_client, reliable_producer
 from streams.samples import SampleEvents
 from streams.settings import Settings

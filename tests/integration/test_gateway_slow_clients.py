@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from aiokafka import TopicPartition
 
-from gateway.catchup import FETCH_MAX_BYTES
-from gateway.connection import CLOSE_TIMEOUT_S
+from gateway.io.catchup import FETCH_MAX_BYTES
+from gateway.io.connection import CLOSE_TIMEOUT_S
 from streams.kafka import committed_consumer, reliable_producer
 from streams.samples import SampleEvents
 from streams.settings import Settings

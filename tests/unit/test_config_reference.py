@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic_settings import BaseSettings
 
-from gateway.settings import GatewaySettings
+from gateway.io.settings import GatewaySettings
 from streams.settings import Settings
 from streams.worker.config import WorkerSettings
 

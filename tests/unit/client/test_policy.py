@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.client.policy import decide_close, decide_handshake
-from gateway.errors import CloseCode, closing_errors
+from gateway.core.errors import CloseCode, closing_errors
 
 
 @pytest.mark.parametrize("code", [4000, 4001, 4002, 4003, 4004, 4100, 4499])

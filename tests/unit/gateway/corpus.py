@@ -22,7 +22,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from gateway.auth import AuthConfig, JwtVerifier, VerificationKey
+from gateway.core.auth import AuthConfig, JwtVerifier, VerificationKey
 
 CORPUS = Path(__file__).resolve().parents[2] / "corpus" / "gateway"
 AUDIENCE, ISSUER = "regstream", "https://id.example"

@@ -8,11 +8,11 @@ from typing import Any
 
 import orjson
 
-from gateway.auth import Principal
-from gateway.commands import Command, LogBounds, TopicSnapshot
-from gateway.records import Record
-from gateway.session import Session, SessionConfig
-from gateway.tokens import ResumeKeyring
+from gateway.core.auth import Principal
+from gateway.core.commands import Command, LogBounds, TopicSnapshot
+from gateway.core.records import Record
+from gateway.core.session import Session, SessionConfig
+from gateway.core.tokens import ResumeKeyring
 
 NOW = 1_700_000_000_000
 TOPIC = "AgentStatusUpdate"

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from websockets.datastructures import Headers
 from websockets.http11 import Request
 
-from gateway.auth import (
+from gateway.core.auth import (
     SUBPROTOCOL,
     AuthConfig,
     JwtVerifier,
@@ -22,13 +22,13 @@ from gateway.auth import (
     offered_subprotocols,
     select_subprotocol,
 )
-from gateway.errors import (
+from gateway.core.errors import (
     AuthUnavailable,
     CredentialsExpired,
     InvalidCredentials,
     MissingCredentials,
 )
-from gateway.origin import origin_allowed
+from gateway.core.origin import origin_allowed
 
 AUD, ISS = "regstream", "https://id.example"
 SECRET = b"h" * 32

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from gateway.kafka_io import DecodedCache
-from gateway.metrics import GatewayMetrics
-from gateway.records import AVRO_BYTES_PER_EVENT, Record, weight
-from gateway.tail import TailHistory
+from gateway.core.records import AVRO_BYTES_PER_EVENT, Record, weight
+from gateway.io.kafka_io import DecodedCache
+from gateway.io.metrics import GatewayMetrics
+from gateway.io.tail import TailHistory
 from schemas.codec import AvroCodec
 from tests.unit.gateway.helpers import NOW, TOPIC, batch, event
 

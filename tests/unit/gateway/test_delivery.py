@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.commands import StartCatchUp, StopCatchUp, UnwatchTopic
-from gateway.records import SharedFrame
+from gateway.core.commands import StartCatchUp, StopCatchUp, UnwatchTopic
+from gateway.core.records import SharedFrame
 from tests.unit.gateway.helpers import NOW, TOPIC, Client, event, record, snapshot
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from gateway.errors import (
+from gateway.core.errors import (
     CloseCode,
     ClosingError,
     RateLimited,

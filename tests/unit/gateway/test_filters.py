@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.errors import BadFilter
-from gateway.filters import MATCH_ALL, compile_filter
+from gateway.core.errors import BadFilter
+from gateway.core.filters import MATCH_ALL, compile_filter
 from tests.unit.gateway.helpers import event
 
 

@@ -8,8 +8,8 @@ import random
 import orjson
 import pytest
 
-from gateway import frames
-from gateway.errors import BadFrame, FrameTooLarge
+from gateway.core import frames
+from gateway.core.errors import BadFrame, FrameTooLarge
 
 
 def parse(data: str | bytes, max_bytes: int = 64 * 1024, max_depth: int = 32) -> frames.ClientFrame:

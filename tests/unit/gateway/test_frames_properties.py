@@ -15,8 +15,8 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway import frames
-from gateway.errors import BadFrame, FrameTooLarge
+from gateway.core import frames
+from gateway.core.errors import BadFrame, FrameTooLarge
 from tests.unit.gateway.helpers import Client
 
 MAX_BYTES, MAX_DEPTH = 64 * 1024, 32

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from websockets.datastructures import Headers
 
-from gateway.errors import GatewayError, HandshakeError
-from gateway.handshake import Handshake
-from gateway.origin import OriginPolicy, own_origins
+from gateway.core.errors import GatewayError, HandshakeError
+from gateway.core.handshake import Handshake
+from gateway.core.origin import OriginPolicy, own_origins
 from tests.unit.gateway.corpus import (
     ALLOWED_ORIGINS,
     PUBLIC_URL,

@@ -17,8 +17,8 @@ from typing import Any
 import orjson
 import pytest
 
-from gateway.auth import Principal
-from gateway.commands import (
+from gateway.core.auth import Principal
+from gateway.core.commands import (
     LogBounds,
     ResolveTopic,
     StartCatchUp,
@@ -27,9 +27,9 @@ from gateway.commands import (
     UnwatchTopic,
     WatchTopic,
 )
-from gateway.filters import compile_filter
-from gateway.records import Record
-from gateway.session import Session, SessionConfig
+from gateway.core.filters import compile_filter
+from gateway.core.records import Record
+from gateway.core.session import Session, SessionConfig
 from tests.unit.gateway.helpers import KEYRING, NOW, TOPIC, batch, event
 
 PARTITIONS = 3

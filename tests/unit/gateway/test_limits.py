@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.errors import TooManyConnections
-from gateway.limits import ConnectionLimiter, TokenBucket
+from gateway.core.errors import TooManyConnections
+from gateway.core.limits import ConnectionLimiter, TokenBucket
 
 
 def test_token_bucket_burst_then_rate() -> None:

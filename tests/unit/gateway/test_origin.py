@@ -6,10 +6,10 @@ import pytest
 from pydantic import ValidationError
 from websockets.datastructures import Headers
 
-from gateway.errors import OriginNotAllowed, UnsupportedSubprotocol
-from gateway.handshake import Handshake, check_subprotocols
-from gateway.origin import OriginPolicy, origin_of, own_origins, valid_entry
-from gateway.settings import GatewaySettings
+from gateway.core.errors import OriginNotAllowed, UnsupportedSubprotocol
+from gateway.core.handshake import Handshake, check_subprotocols
+from gateway.core.origin import OriginPolicy, origin_of, own_origins, valid_entry
+from gateway.io.settings import GatewaySettings
 
 
 @pytest.mark.parametrize(

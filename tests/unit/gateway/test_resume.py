@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from gateway.commands import StartCatchUp, StopCatchUp, WatchTopic
-from gateway.tokens import ResumeKeyring, SubscriptionPosition
+from gateway.core.commands import StartCatchUp, StopCatchUp, WatchTopic
+from gateway.core.tokens import ResumeKeyring, SubscriptionPosition
 from tests.unit.gateway.helpers import KEYRING, NOW, TOPIC, Client, principal, record, snapshot
 
 

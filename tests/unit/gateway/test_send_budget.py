@@ -4,9 +4,9 @@ where it stopped; the process budget is shared and sheds its biggest holders whe
 
 from __future__ import annotations
 
-from gateway.budget import SendBudget
-from gateway.commands import StartCatchUp, StopCatchUp
-from gateway.session import Session, SessionConfig
+from gateway.core.budget import SendBudget
+from gateway.core.commands import StartCatchUp, StopCatchUp
+from gateway.core.session import Session, SessionConfig
 from tests.unit.gateway.helpers import KEYRING, NOW, TOPIC, Client, principal, record, snapshot
 
 

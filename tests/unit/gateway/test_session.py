@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from gateway.commands import (
+from gateway.core.commands import (
     Audit,
     Position,
     PublishEvent,
@@ -17,7 +17,7 @@ from gateway.commands import (
     UnwatchTopic,
     WatchTopic,
 )
-from gateway.errors import InternalError, PublishFailed, UnknownTopic
+from gateway.core.errors import InternalError, PublishFailed, UnknownTopic
 from tests.unit.gateway.helpers import NOW, TOPIC, Client, principal, record, snapshot
 
 EVENT = {

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.static_files import StaticFiles
+from gateway.io.static_files import StaticFiles
 
 
 @pytest.fixture

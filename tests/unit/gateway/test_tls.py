@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.tls import TlsConfigError, hsts_header, load_tls
+from gateway.io.tls import TlsConfigError, hsts_header, load_tls
 from tests.pki import write_pair
 
 

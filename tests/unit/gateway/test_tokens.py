@@ -8,14 +8,14 @@ import zlib
 import orjson
 import pytest
 
-from gateway.errors import (
+from gateway.core.errors import (
     CloseCode,
     TokenExpired,
     TokenForeignSubject,
     TokenForged,
     TokenUnknownKey,
 )
-from gateway.tokens import ResumeKeyring, SubscriptionPosition
+from gateway.core.tokens import ResumeKeyring, SubscriptionPosition
 from tests.unit.gateway.helpers import NOW
 
 POS = SubscriptionPosition(

@@ -15,7 +15,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import Frame, Opcode
 
-from gateway.wire import GatewayWire
+from gateway.io.wire import GatewayWire
 
 LIMIT = 1024
 

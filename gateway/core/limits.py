@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from gateway.errors import TooManyConnections
+from gateway.core.errors import TooManyConnections
 
 
 class TokenBucket:

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 
-from gateway import frames
-from gateway.commands import (
+from gateway.core import frames
+from gateway.core.commands import (
     Audit,
     Command,
     ResolveTopic,
@@ -34,9 +34,9 @@ from gateway.commands import (
     UnwatchTopic,
     WatchTopic,
 )
-from gateway.records import Record, SharedFrame, data_frame
-from gateway.subscription import Mode, Subscription, Verdict, plan_start
-from gateway.tokens import SubscriptionPosition
+from gateway.core.records import Record, SharedFrame, data_frame
+from gateway.core.subscription import Mode, Subscription, Verdict, plan_start
+from gateway.core.tokens import SubscriptionPosition
 
 
 class Delivery:

@@ -1,7 +1,7 @@
 """The core's boundary: what the I/O layer feeds in and what the core asks it to do.
 
 Feeding (inputs): :class:`LogBounds`, :class:`TopicSnapshot` and :class:`Position` are the
-answers the I/O layer brings back from Kafka; :class:`~gateway.records.Record` carries records.
+answers the I/O layer brings back from Kafka; :class:`~gateway.core.records.Record` carries records.
 
 Asking (outputs): after every call into a session the I/O layer takes an :class:`Output`:
 frames to send in order, commands to run in order, and possibly a close. Commands are plain data;
@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.records import SharedFrame
+from gateway.core.records import SharedFrame
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from gateway.filters import CompiledFilter
+from gateway.core.filters import CompiledFilter
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,8 +17,8 @@ from typing import Annotated, Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from gateway.errors import BadFrame, FrameTooLarge, GatewayError
-from gateway.tokens import MAX_TOKEN_BYTES
+from gateway.core.errors import BadFrame, FrameTooLarge, GatewayError
+from gateway.core.tokens import MAX_TOKEN_BYTES
 
 MAX_OFFSET = 2**63 - 1
 MAX_PARTITIONS = 4096

@@ -21,9 +21,9 @@ import orjson
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from gateway.auth import AuthConfig, VerificationKey
-from gateway.origin import origin_of, valid_entry
-from gateway.session import SessionConfig
+from gateway.core.auth import AuthConfig, VerificationKey
+from gateway.core.origin import origin_of, valid_entry
+from gateway.core.session import SessionConfig
 from streams.settings import Settings, unknown_variables
 
 ENV_PREFIX = "REGSTREAM_GATEWAY_"

@@ -18,19 +18,19 @@ from typing import Any
 
 import structlog
 
-from gateway import commands as c
-from gateway.audit import AuditWriter
-from gateway.budget import SendBudget
-from gateway.catchup import CatchUpPool
-from gateway.connection import Connection, now_ms
-from gateway.errors import SlowConsumer
-from gateway.kafka_io import DecodedCache, Resolver
-from gateway.metrics import GatewayMetrics
-from gateway.publisher import Publisher
-from gateway.records import Record
-from gateway.settings import GatewaySettings
-from gateway.tail import TailReader
-from gateway.tokens import ResumeKeyring
+from gateway.core import commands as c
+from gateway.core.budget import SendBudget
+from gateway.core.errors import SlowConsumer
+from gateway.core.records import Record
+from gateway.core.tokens import ResumeKeyring
+from gateway.io.audit import AuditWriter
+from gateway.io.catchup import CatchUpPool
+from gateway.io.connection import Connection, now_ms
+from gateway.io.kafka_io import DecodedCache, Resolver
+from gateway.io.metrics import GatewayMetrics
+from gateway.io.publisher import Publisher
+from gateway.io.settings import GatewaySettings
+from gateway.io.tail import TailReader
 from schemas.codec import Codec, codec_for
 from schemas.contract import EVENT_TYPES
 from streams.audit.access import AccessEntry, Action, Via

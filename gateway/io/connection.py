@@ -1,4 +1,4 @@
-"""One client connection: feeds its :class:`~gateway.session.Session`, sends what it says, runs
+"""One client connection: feeds its :class:`~gateway.core.session.Session`, sends what it says, runs
 the commands it asks for. All decisions are the core's; this module only moves data.
 
 * **Feeding.** Every call into the core goes through :meth:`Connection.call` (or the batch
@@ -35,16 +35,16 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 from websockets.protocol import State
 
-from gateway import commands as c
-from gateway.catchup import CatchUpJob
-from gateway.dispatch import now_ms, run_command
-from gateway.errors import InternalError
-from gateway.records import Record, SharedFrame
-from gateway.session import Session
+from gateway.core import commands as c
+from gateway.core.errors import InternalError
+from gateway.core.records import Record, SharedFrame
+from gateway.core.session import Session
+from gateway.io.catchup import CatchUpJob
+from gateway.io.dispatch import now_ms, run_command
 from streams.audit.access import AccessEntry, Action, Via
 
 if TYPE_CHECKING:
-    from gateway.hub import Hub
+    from gateway.io.hub import Hub
 
 log = structlog.get_logger("gateway.connection")
 GAP_PREFIX = b'{"op":"gap"'

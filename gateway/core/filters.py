@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from gateway.errors import BadFilter
+from gateway.core.errors import BadFilter
 
 SEVERITIES = ("DEBUG", "INFO", "LOW", "MEDIUM", "HIGH", "CRITICAL")
 SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}

@@ -7,13 +7,13 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from gateway import commands as c
-from gateway.catchup import CatchUpJob
-from gateway.errors import GatewayError, InternalError, UnknownTopic
+from gateway.core import commands as c
+from gateway.core.errors import GatewayError, InternalError, UnknownTopic
+from gateway.io.catchup import CatchUpJob
 from streams.audit.access import AccessEntry, Action, Via
 
 if TYPE_CHECKING:
-    from gateway.connection import Connection
+    from gateway.io.connection import Connection
 
 
 def now_ms() -> int:

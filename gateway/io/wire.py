@@ -18,8 +18,8 @@ from websockets.frames import CloseCode as WsCloseCode
 from websockets.protocol import OPEN
 from websockets.server import ServerProtocol
 
-from gateway import frames
-from gateway.errors import FrameTooLarge
+from gateway.core import frames
+from gateway.core.errors import FrameTooLarge
 
 
 class GatewayWire(ServerConnection):

@@ -1,5 +1,5 @@
 """One shared tail reader per topic: read ``live.<type>`` at its end, decode each record once,
-and hand the same :class:`~gateway.records.Record` objects to every watching session.
+and hand the same :class:`~gateway.core.records.Record` objects to every watching session.
 
 It runs while any session watches the topic, including sessions only catching up (they need
 its positions to know when to rejoin), and lingers briefly after the last one leaves so a
@@ -26,9 +26,9 @@ import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError, OffsetOutOfRangeError
 
-from gateway.kafka_io import DecodedCache, Resolver, reader_consumer
-from gateway.metrics import GatewayMetrics
-from gateway.records import Record, weight
+from gateway.core.records import Record, weight
+from gateway.io.kafka_io import DecodedCache, Resolver, reader_consumer
+from gateway.io.metrics import GatewayMetrics
 from schemas.codec import Codec
 from streams.settings import Settings
 

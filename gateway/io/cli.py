@@ -17,10 +17,10 @@ import time
 import structlog
 import typer
 
-from gateway.auth import JwtVerifier, mint_token
-from gateway.errors import GatewayError
-from gateway.settings import DEV_JWT_KID, load_gateway_settings
-from gateway.tls import TlsConfigError
+from gateway.core.auth import JwtVerifier, mint_token
+from gateway.core.errors import GatewayError
+from gateway.io.settings import DEV_JWT_KID, load_gateway_settings
+from gateway.io.tls import TlsConfigError
 from streams.settings import load_settings
 
 
@@ -50,7 +50,7 @@ def gateway_command(
     log_level: str = typer.Option("info", help="debug, info, warning, error."),
 ) -> None:
     """Run the WebSocket gateway until SIGTERM (then drain: checkpoint + close 4000)."""
-    from gateway.server import run
+    from gateway.io.server import run
 
     configure_logging(log_level)
     settings = load_gateway_settings(host=host, port=port, ops_host=ops_host, ops_port=ops_port)

@@ -28,7 +28,7 @@ from typing import Any
 
 import orjson
 
-from gateway.errors import TokenExpired, TokenForeignSubject, TokenForged, TokenUnknownKey
+from gateway.core.errors import TokenExpired, TokenForeignSubject, TokenForged, TokenUnknownKey
 
 PREFIX = "rt1"
 KID_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")

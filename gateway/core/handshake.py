@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gateway.auth import (
+from gateway.core.auth import (
     BEARER_PREFIX,
     SUBPROTOCOL,
     Credentials,
@@ -23,8 +23,8 @@ from gateway.auth import (
     extract_credentials,
     offered_subprotocols,
 )
-from gateway.errors import OriginNotAllowed, UnsupportedSubprotocol
-from gateway.origin import OriginPolicy
+from gateway.core.errors import OriginNotAllowed, UnsupportedSubprotocol
+from gateway.core.origin import OriginPolicy
 
 
 def check_subprotocols(offered: Sequence[str]) -> None:
@@ -49,7 +49,7 @@ class Handshake:
     origins: OriginPolicy
 
     def screen(self, headers: HeaderSource) -> Credentials:
-        """Raise the :class:`~gateway.errors.HandshakeError` that refuses the request, or
+        """Raise the :class:`~gateway.core.errors.HandshakeError` that refuses the request, or
         return its credentials, still unverified."""
         self.origins.check(single_origin(headers))
         check_subprotocols(offered_subprotocols(headers))

@@ -16,9 +16,9 @@ from urllib.parse import unquote, urlsplit
 
 from websockets.http11 import Response
 
-from gateway.http import method_not_allowed, response, text_response
+from gateway.io.http import method_not_allowed, response, text_response
 
-DEFAULT_ROOT = Path(__file__).resolve().parent / "static"
+DEFAULT_ROOT = Path(__file__).resolve().parent.parent / "static"
 TYPES = {
     ".html": "text/html; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",

@@ -30,11 +30,11 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from gateway.commands import TopicSnapshot
-from gateway.errors import PositionBeyondEnd
-from gateway.filters import CompiledFilter
-from gateway.frames import FromTimestamp, FromToken
-from gateway.tokens import SubscriptionPosition
+from gateway.core.commands import TopicSnapshot
+from gateway.core.errors import PositionBeyondEnd
+from gateway.core.filters import CompiledFilter
+from gateway.core.frames import FromTimestamp, FromToken
+from gateway.core.tokens import SubscriptionPosition
 
 Start = str | FromTimestamp | FromToken  # "latest" | "earliest" | timestamp | token
 

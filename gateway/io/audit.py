@@ -15,7 +15,7 @@ import contextlib
 
 import structlog
 
-from gateway.metrics import GatewayMetrics
+from gateway.io.metrics import GatewayMetrics
 from schemas.codec import Codec
 from schemas.contract import ACCESS_AUDIT
 from streams.audit.access import AccessEntry, access_record

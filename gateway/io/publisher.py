@@ -14,8 +14,8 @@ from typing import Any
 
 from aiokafka.errors import KafkaError
 
-from gateway.commands import Position
-from gateway.errors import PublishFailed
+from gateway.core.commands import Position
+from gateway.core.errors import PublishFailed
 from schemas.errors import SchemaError
 from streams.kafka import BrokerUnavailable
 from streams.producer import EventProducer

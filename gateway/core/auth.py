@@ -33,7 +33,7 @@ import jwt
 from jwt.algorithms import get_default_algorithms
 from jwt.exceptions import InvalidSubjectError
 
-from gateway.errors import (
+from gateway.core.errors import (
     AuthUnavailable,
     CredentialsExpired,
     InvalidCredentials,

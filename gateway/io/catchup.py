@@ -1,6 +1,6 @@
 """Catch-up readers: bounded, fair, and stopped (not buffered) when their client is slow.
 
-A catch-up "reader" the core asks for (:class:`~gateway.commands.StartCatchUp`) is a
+A catch-up "reader" the core asks for (:class:`~gateway.core.commands.StartCatchUp`) is a
 :class:`CatchUpJob`: a position per partition, no Kafka client of its own. A fixed pool of
 consumers serves the jobs round-robin, one turn each (assign, seek, one fetch of at most
 ``max_records``), so thousands of resuming clients cost a handful of consumers and none of them
@@ -33,9 +33,9 @@ import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError, OffsetOutOfRangeError
 
-from gateway.kafka_io import DecodedCache, reader_consumer
-from gateway.metrics import GatewayMetrics
-from gateway.records import Record
+from gateway.core.records import Record
+from gateway.io.kafka_io import DecodedCache, reader_consumer
+from gateway.io.metrics import GatewayMetrics
 from schemas.codec import Codec
 from streams.settings import Settings
 

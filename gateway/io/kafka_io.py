@@ -1,10 +1,10 @@
 """Kafka reads shared by the readers: decoding live records, and resolving ``ResolveTopic``.
 
 * :func:`to_record` turns one ``live.<type>`` ConsumerRecord into the core's
-  :class:`~gateway.records.Record`, decoded once for every session. A record that does not
+  :class:`~gateway.core.records.Record`, decoded once for every session. A record that does not
   decode still becomes a Record (with no events) so positions advance past it; it is counted
   and logged (STYLE.md §8: poison records are a policy, never a silent skip nor a stuck reader).
-* :class:`Resolver` answers :class:`~gateway.commands.ResolveTopic`: the epoch (Kafka topic id,
+* :class:`Resolver` answers :class:`~gateway.core.commands.ResolveTopic`: the epoch (Kafka topic id,
   see ``topic_id.py``), log bounds read at the readers' isolation level (read_committed: the end
   is the last stable offset, because live.* is written with transactions) and offsets for times.
   Concurrent resolves of one topic share one bounds request (single flight), which is what keeps
@@ -21,11 +21,11 @@ from typing import Any
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from gateway.commands import LogBounds, TopicSnapshot
-from gateway.errors import UnknownTopic
-from gateway.metrics import GatewayMetrics
-from gateway.records import Record, weight
-from gateway.topic_id import describe_topic
+from gateway.core.commands import LogBounds, TopicSnapshot
+from gateway.core.errors import UnknownTopic
+from gateway.core.records import Record, weight
+from gateway.io.metrics import GatewayMetrics
+from gateway.io.topic_id import describe_topic
 from schemas.codec import Codec
 from schemas.errors import SchemaError
 from streams.kafka import committed_consumer, start_client

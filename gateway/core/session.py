@@ -32,12 +32,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gateway import frames
-from gateway.auth import Principal
-from gateway.budget import SendBudget
-from gateway.commands import Audit, Close, Command, Output, Position, PublishEvent, TopicSnapshot
-from gateway.delivery import Delivery
-from gateway.errors import (
+from gateway.core import frames
+from gateway.core.auth import Principal
+from gateway.core.budget import SendBudget
+from gateway.core.commands import (
+    Audit,
+    Close,
+    Command,
+    Output,
+    Position,
+    PublishEvent,
+    TopicSnapshot,
+)
+from gateway.core.delivery import Delivery
+from gateway.core.errors import (
     AuthExpired,
     BadFrame,
     ClosingError,
@@ -56,11 +64,11 @@ from gateway.errors import (
     UnknownSubscription,
     UnknownTopic,
 )
-from gateway.filters import compile_filter
-from gateway.limits import TokenBucket
-from gateway.records import Record, SharedFrame
-from gateway.subscription import Mode, Subscription
-from gateway.tokens import ResumeKeyring
+from gateway.core.filters import compile_filter
+from gateway.core.limits import TokenBucket
+from gateway.core.records import Record, SharedFrame
+from gateway.core.subscription import Mode, Subscription
+from gateway.core.tokens import ResumeKeyring
 
 
 @dataclass(frozen=True)

@@ -33,20 +33,20 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
-from gateway.auth import JwtVerifier, Principal, select_subprotocol
-from gateway.connection import CLOSE_TIMEOUT_S, Connection, now_ms
-from gateway.errors import HandshakeError
-from gateway.handshake import Handshake
-from gateway.http import json_response, method_not_allowed
-from gateway.hub import Hub
-from gateway.limits import ConnectionLimiter, Lease
-from gateway.ops import serve_ops
-from gateway.origin import OriginPolicy, own_origins
-from gateway.session import Session
-from gateway.settings import GatewaySettings
-from gateway.static_files import StaticFiles
-from gateway.tls import hsts_header, load_tls
-from gateway.wire import GatewayWire
+from gateway.core.auth import JwtVerifier, Principal, select_subprotocol
+from gateway.core.errors import HandshakeError
+from gateway.core.handshake import Handshake
+from gateway.core.limits import ConnectionLimiter, Lease
+from gateway.core.origin import OriginPolicy, own_origins
+from gateway.core.session import Session
+from gateway.io.connection import CLOSE_TIMEOUT_S, Connection, now_ms
+from gateway.io.http import json_response, method_not_allowed
+from gateway.io.hub import Hub
+from gateway.io.ops import serve_ops
+from gateway.io.settings import GatewaySettings
+from gateway.io.static_files import StaticFiles
+from gateway.io.tls import hsts_header, load_tls
+from gateway.io.wire import GatewayWire
 from streams.audit.access import AccessEntry, Action, Via
 from streams.settings import Settings
 

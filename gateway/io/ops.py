@@ -12,8 +12,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
-from gateway.http import json_response, method_not_allowed, response, text_response
-from gateway.metrics import GatewayMetrics
+from gateway.io.http import json_response, method_not_allowed, response, text_response
+from gateway.io.metrics import GatewayMetrics
 
 Readiness = Callable[[], Awaitable[tuple[bool, dict[str, Any]]]]
 
