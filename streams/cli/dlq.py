@@ -21,6 +21,7 @@ import typer
 from schemas.codec import codec_for
 from streams.kafka import BrokerUnavailable
 from streams.settings import Settings, load_settings
+from streams.topics import create_topics
 from streams.worker.config import load_worker_settings
 from streams.worker.deadletters import (
     DeadLetter,
@@ -30,7 +31,7 @@ from streams.worker.deadletters import (
     replay_fixed,
     replay_unchanged,
 )
-from streams.worker.suspects import Suspect, SuspectLog, describe
+from streams.worker.suspects import Suspect, SuspectLog, describe, suspects_spec
 
 app = typer.Typer(help="Dead letters on events.dlq: inspect and replay.", no_args_is_help=True)
 
@@ -162,7 +163,17 @@ def skip(
         typer.secho(f"error: {topic} is not an input topic", err=True, fg=typer.colors.RED)
         raise typer.Exit(2)
     suspect = Suspect(offset, offset + 1, "skipped by an operator", int(time.time() * 1000))
-    asyncio.run(_suspect_log(settings).write({(topic, partition): suspect}))
+    app_id = load_worker_settings().resolved_app_id(settings)
+
+    async def write() -> None:
+        await create_topics(settings, [suspects_spec(settings, app_id)])
+        await SuspectLog(settings, app_id).write({(topic, partition): suspect})
+
+    try:
+        asyncio.run(write())
+    except (BrokerUnavailable, TimeoutError) as exc:
+        typer.secho(f"error: {exc or 'no acknowledgement'}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(1) from exc
     typer.echo(f"{topic}/{partition}/{offset} will be quarantined at the worker's next start")
 
 

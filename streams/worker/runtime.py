@@ -303,9 +303,10 @@ class PipelineRuntime:
         suspect = self._suspects.get(tp)
         first = records[0].coordinates.offset
         set_aside = None
-        if suspect is not None and suspect.quarantines(first):
-            log.warning("%s/%d: offset %d quarantined: %s", *tp, first, suspect.error)
-            set_aside = {first: suspect.error}
+        held = suspect.quarantined(first, records[-1].coordinates.offset) if suspect else None
+        if suspect is not None and held is not None:
+            log.warning("%s/%d: offset %d quarantined: %s", *tp, held, suspect.error)
+            set_aside = {held: suspect.error}
         outcome = self._processor.process(
             topic, partition, records, self._stores, now_ms, set_aside
         )

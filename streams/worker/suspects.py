@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterable, Mapping
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import orjson
 from aiokafka.errors import (
@@ -65,9 +65,11 @@ class Suspect(NamedTuple):
         """Records from ``position`` on are to be processed one at a time."""
         return self.first <= position < self.end and self.end - self.first > 1
 
-    def quarantines(self, position: int) -> bool:
-        """The record at ``position`` is to be set aside unprocessed."""
-        return position == self.first and self.end - self.first == 1
+    def quarantined(self, first: int, last: int) -> int | None:
+        """The offset to set aside unprocessed among offsets ``first..last``, if any."""
+        if self.end - self.first == 1 and first <= self.first <= last:
+            return self.first
+        return None
 
 
 def suspects_topic(app_id: str) -> str:
@@ -132,16 +134,20 @@ class SuspectLog:
         await self.write({tp: Suspect(a, b, text, now_ms) for tp, (a, b) in ranges.items()})
 
     async def write(self, suspects: Mapping[TP, Suspect]) -> None:
+        """Write ``suspects``; ``TimeoutError`` after ``WRITE_TIMEOUT_S`` without the acks."""
         producer = reliable_producer(self._settings)
         try:
-            await asyncio.wait_for(producer.start(), WRITE_TIMEOUT_S)
-            sends = [
-                await producer.send(self.topic, orjson.dumps(list(s)), key=_key(tp))
-                for tp, s in suspects.items()
-            ]
-            await asyncio.wait_for(asyncio.gather(*sends), WRITE_TIMEOUT_S)
+            await asyncio.wait_for(self._send(producer, suspects), WRITE_TIMEOUT_S)
         finally:
             await producer.stop()
+
+    async def _send(self, producer: Any, suspects: Mapping[TP, Suspect]) -> None:
+        await producer.start()
+        sends = [
+            await producer.send(self.topic, orjson.dumps(list(s)), key=_key(tp))
+            for tp, s in suspects.items()
+        ]
+        await asyncio.gather(*sends)
 
 
 def ranges_of(starts: Mapping[TP, int], ends: Mapping[TP, int]) -> dict[TP, tuple[int, int]]:

@@ -42,8 +42,12 @@ class Case(NamedTuple):
 
 
 def long(value: int) -> bytes:
-    """Avro long: zigzag, then base-128 varint."""
-    encoded = (value << 1) ^ (value >> 63) if value >= -(2**63) else 0
+    """Avro long: zigzag, then base-128 varint. Values beyond 64 bits keep growing, as a hostile
+    writer's would (fastavro's reader takes them; the pre-scan stops at 10 bytes)."""
+    if -(2**63) <= value < 2**63:
+        encoded = (value << 1) ^ (value >> 63)
+    else:
+        encoded = value << 1 if value >= 0 else ~(value << 1)
     out = bytearray()
     while encoded > 0x7F:
         out.append((encoded & 0x7F) | 0x80)

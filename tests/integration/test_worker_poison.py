@@ -6,8 +6,6 @@ worker, which then crash-looped on the same record, stalling all six input topic
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 from streams.kafka import reliable_producer
@@ -17,6 +15,7 @@ from streams.samples import SampleEvents
 from streams.settings import Settings
 from streams.topics import create_topics
 from tests.corpus.records import EVENT_TYPE, cases
+from tests.integration.test_worker import cli
 from tests.integration.test_worker_harness import (
     ledger_totals,
     read_dlq,
@@ -101,15 +100,9 @@ async def test_an_operator_skips_a_position_and_the_worker_quarantines_it(
     topic = settings.catalog.input_topic("DecisionMade")
     skipped = sent[1]
     env = worker_env(settings, tmp_path / "data")
-    cli = [sys.executable, "-m", "streams.cli.main", "dlq"]
-    run = subprocess.run(
-        [*cli, "skip", topic, str(skipped.partition), str(skipped.offset)],
-        env=env, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+    run = cli(settings, "dlq", "skip", topic, str(skipped.partition), str(skipped.offset))
     assert run.returncode == 0, run.stderr
-    listed = subprocess.run(
-        [*cli, "suspects"], env=env, capture_output=True, text=True, timeout=120, check=False
-    )
+    listed = cli(settings, "dlq", "suspects")
     assert (
         f"{topic}/{skipped.partition} offsets {skipped.offset}..{skipped.offset}" in listed.stdout
     )

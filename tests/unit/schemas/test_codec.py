@@ -95,16 +95,6 @@ def test_enum_fields_have_no_field_default() -> None:
         CODEC.encode("DecisionMade", record)
 
 
-def zigzag(n: int) -> bytes:
-    n = (n << 1) ^ (n >> 63)
-    out = bytearray()
-    while n > 0x7F:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
-
-
 def test_known_single_object_byte_layout() -> None:
     event_id = "0b9c5a1e-8a3f-4d2c-9a77-3e1f2b4c5d6e"
     record = {

@@ -21,20 +21,11 @@ from schemas.codec import HEADER_SIZE, MAGIC, AvroCodec
 from schemas.errors import DecodeError, LimitExceeded, RecordTooLarge, SchemaMismatch, Truncated
 from schemas.limits import DecodeLimits, check_schema, min_item_size, nesting_depth
 from schemas.scan import Scanner
+from tests.corpus.records import long as zigzag
 from tests.unit.schemas.samples import sample, sample_batch, written_around_the_encoder
 
 CODEC = AvroCodec()
 MEMORY_BUDGET = 16 * 1024 * 1024
-
-
-def zigzag(n: int) -> bytes:
-    n = (n << 1) ^ (n >> 63) if -(2**63) <= n < 2**63 else (n << 1 if n >= 0 else ~(n << 1))
-    out = bytearray()
-    while n > 0x7F:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
 
 
 @contextmanager
