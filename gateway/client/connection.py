@@ -2,7 +2,7 @@
 
 Usage::
 
-    async with Client("ws://127.0.0.1:8000/ws", token=jwt, refresh_token=get_jwt) as client:
+    async with Client("ws://127.0.0.1:8080/ws", token=jwt, refresh_token=get_jwt) as client:
         async for item in client.subscribe("DecisionMade", filter={"severity": {"gte": "HIGH"}}):
             if isinstance(item, Gap):
                 warn_user(item)
@@ -25,7 +25,6 @@ rebuilds its frames from the subscription registry, so nothing queued for a dead
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -125,8 +124,7 @@ class Client(Inbound):
         runner, self._runner = self._runner, None
         if runner is not None:
             runner.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await runner
+            await asyncio.wait([runner])  # a cancelled close() still propagates its own cancel
         self._finish(ClientClosed("client closed"))
 
     def _finish(self, failure: ClientError) -> None:

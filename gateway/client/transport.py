@@ -9,6 +9,7 @@ and, when the answer is "do not reconnect", the typed error to raise. The reconn
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -29,6 +30,8 @@ from gateway.client.policy import Decision, decide_close, decide_handshake
 log = logging.getLogger("regstream.client")
 SUBPROTOCOL = "regstream.v1"
 MAX_FRAME_BYTES = 32 * 1024 * 1024  # a batch frame of many enriched events can be large
+CLOSE_TIMEOUT_S: float | None = 10.0
+"""How long a close waits for the gateway's answer (websockets' default), None: no limit."""
 
 
 class ConnectionEnded(Exception):
@@ -83,6 +86,7 @@ async def run_connection(
             origin=origin,  # type: ignore[arg-type]
             open_timeout=open_timeout_s,
             max_size=MAX_FRAME_BYTES,
+            close_timeout=CLOSE_TIMEOUT_S,
             proxy=None,
         ) as ws:
             outbox = asyncio.Queue[bytes]()
@@ -91,6 +95,9 @@ async def run_connection(
             try:
                 while True:
                     await on_frame(await ws.recv())
+            except asyncio.CancelledError:
+                await _close_reading(ws)
+                raise
             finally:
                 writer.cancel()
     except ConnectionClosed as exc:
@@ -103,6 +110,24 @@ async def run_connection(
     except (OSError, TimeoutError, WebSocketException) as exc:
         log.info("gateway unreachable: %s", exc.__class__.__name__)
         raise ConnectionEnded(decide_close(None)) from None
+
+
+async def _close_reading(ws: ClientConnection) -> None:
+    """Close as the application asked (``Client.close``), reading and discarding whatever is
+    still in flight meanwhile: when the application had stopped reading (a ``break`` out of a
+    replay), the gateway's answer to the close sits behind that backlog and would otherwise be
+    seen only when the close times out."""
+    discard = asyncio.create_task(_discard(ws))
+    try:
+        await ws.close()
+    finally:
+        discard.cancel()
+
+
+async def _discard(ws: ClientConnection) -> None:
+    with contextlib.suppress(ConnectionClosed):
+        async for _ in ws:
+            pass
 
 
 async def _write(ws: ClientConnection, outbox: asyncio.Queue[bytes]) -> None:

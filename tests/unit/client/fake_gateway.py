@@ -71,11 +71,19 @@ Refusal = tuple[int, dict[str, str]]
 
 
 class FakeGateway:
-    """``scripts[i]`` serves connection i; ``refusals[i]`` refuses handshake i with HTTP."""
+    """``scripts[i]`` serves connection i; ``refusals[i]`` refuses handshake i with HTTP;
+    ``close_timeout`` None: the fake never gives up on a close handshake (websockets' default
+    would cut the connection after 10 s, hiding a client that never completes it)."""
 
-    def __init__(self, *scripts: Script, refusals: dict[int, Refusal] | None = None) -> None:
+    def __init__(
+        self,
+        *scripts: Script,
+        refusals: dict[int, Refusal] | None = None,
+        close_timeout: float | None = 10.0,
+    ) -> None:
         self.scripts = list(scripts)
         self.refusals = refusals or {}
+        self.close_timeout = close_timeout
         self.handshakes = 0
         self.authorizations: list[str | None] = []
         self.connections: list[FakeConnection] = []
@@ -118,7 +126,7 @@ class FakeGateway:
         self._server = await serve(
             self._handler, "127.0.0.1", 0,
             subprotocols=["regstream.v1"],  # type: ignore[list-item]
-            process_request=self._process_request,
+            process_request=self._process_request, close_timeout=self.close_timeout,
         )  # fmt: skip
         return self
 

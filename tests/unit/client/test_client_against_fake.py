@@ -215,6 +215,36 @@ async def test_refused_subscription_and_caught_up() -> None:
             assert offsets([item async for item in bounded]) == [0, 1]  # then it ends by itself
 
 
+async def test_leaving_after_break_does_not_wait_behind_the_backlog(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``break`` out of a replay with far more on its way than the client buffers, then leave
+    ``async with Client``: the close completes with the gateway's answer, however much data is
+    in front of it. Neither side is given a close timeout here, so a client that stopped reading
+    (and so never sees that answer) hangs instead of being rescued after 10 s."""
+    from gateway.client import transport
+
+    monkeypatch.setattr(transport, "CLOSE_TIMEOUT_S", None)
+
+    async def script(conn: FakeConnection) -> None:
+        await conn.next_frame("subscribe")
+        await conn.confirm("replay")
+        for offset in range(500):
+            await conn.events("replay", [offset])
+        await conn.hold()
+
+    async with FakeGateway(script, close_timeout=None) as gw:
+        try:
+            async with asyncio.timeout(BOUND_S):
+                async with Client(gw.url, token="j", backoff=fast(), max_queue=1) as c:
+                    async for _ in c.subscribe("DecisionMade", id="replay", start="earliest"):
+                        break
+        finally:
+            gw.connections[0].kill()  # a hung close ends here, so the test can report it
+        assert c.state is State.CLOSED
+        assert gw.connections[0].ws.close_code == 1000  # a clean close, not a cut
+
+
 async def test_publish_is_retried_with_the_same_event_id() -> None:
     seen: list[dict[str, object]] = []
 
