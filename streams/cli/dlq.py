@@ -80,9 +80,11 @@ def inspect(
             typer.echo(f"{letter.position:>10}  (no dead-letter headers)  {size} bytes")
             continue
         topic, partition, source_offset = letter.info.source
+        omitted = letter.info.body_omitted
+        body = f"{size} bytes" if omitted is None else f"body omitted ({omitted} bytes)"
         typer.echo(
             f"{letter.position:>10}  {topic}/{partition}/{source_offset}  {letter.info.reason}  "
-            f"{letter.info.error_class}  {_when(letter.info.dead_lettered_at_ms)}  {size} bytes"
+            f"{letter.info.error_class}  {_when(letter.info.dead_lettered_at_ms)}  {body}"
         )
         if letter.info.detail:
             typer.echo(f"{'':>10}  {letter.info.detail}")

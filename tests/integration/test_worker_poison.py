@@ -79,6 +79,10 @@ async def test_a_worker_dead_letters_every_hostile_record_and_keeps_processing(
         reasons[info.source[1:]] = info.reason
     expected = {position: case.expected for position, case in sent.items() if case.expected}
     assert reasons == expected
+    shown = cli(settings, "dlq", "inspect", "--reason", "output-too-large")
+    assert shown.stdout.count("body omitted (") == 2, shown.stdout
+    refused = cli(settings, "dlq", "replay", "--reason", "output-too-large")
+    assert refused.returncode == 1 and refused.stderr.count("carries no body") == 2
     published = {event.event_id for event in await read_outputs(settings)}
     valid = {position for position, case in sent.items() if not case.expected}
     assert len(valid) == 1
