@@ -58,11 +58,17 @@ def _skip_null(buf: bytes, pos: int, budget: _Budget) -> int:
 
 
 def _skip_long(buf: bytes, pos: int, budget: _Budget) -> int:
+    if pos < budget.end and buf[pos] < 0x80:  # one byte: most values (fast path, same result)
+        return pos + 1
     return _read_long(buf, pos, budget.end)[1]
 
 
 def _skip_length_prefixed(buf: bytes, pos: int, budget: _Budget) -> int:
-    length, pos = _read_long(buf, pos, budget.end)
+    if pos < budget.end and buf[pos] < 0x80:  # one byte: lengths up to 63 (fast path)
+        byte = buf[pos]
+        length, pos = (byte >> 1) ^ -(byte & 1), pos + 1
+    else:
+        length, pos = _read_long(buf, pos, budget.end)
     if length < 0:
         raise SchemaMismatch(f"negative string/bytes length {length}")
     if length > budget.end - pos:
@@ -81,7 +87,11 @@ def _fixed_width(width: int) -> Skip:
 
 def _indexed(count: int, branches: list[Skip] | None, what: str) -> Skip:
     def skip(buf: bytes, pos: int, budget: _Budget) -> int:
-        index, pos = _read_long(buf, pos, budget.end)
+        if pos < budget.end and buf[pos] < 0x80:  # one byte (fast path, same result)
+            byte = buf[pos]
+            index, pos = (byte >> 1) ^ -(byte & 1), pos + 1
+        else:
+            index, pos = _read_long(buf, pos, budget.end)
         if not 0 <= index < count:
             raise SchemaMismatch(f"{what} index {index} out of range 0..{count - 1}")
         return branches[index](buf, pos, budget) if branches is not None else pos

@@ -53,8 +53,8 @@ def worker(
     worker_settings.data_dir.mkdir(parents=True, exist_ok=True)
     app = build_app(settings, worker_settings)
     typer.echo(
-        f"worker {app.conf.id}: {worker_settings.processing_guarantee}, batches of "
-        f"{worker_settings.batch_max_events} within {worker_settings.batch_within_ms} ms",
+        f"worker {app.conf.id}: {worker_settings.processing_guarantee}, batches of at most "
+        f"{worker_settings.batch_max_events}",
         err=True,
     )
     runner = Worker(

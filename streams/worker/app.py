@@ -1,13 +1,15 @@
-"""The Faust app: one agent over the six input topics, and the wiring of Faust's signals.
+"""The Faust app: the six input topics, the pipeline runtime they feed, and Faust's signals.
 
 Built from :class:`streams.settings.Settings` and :class:`~streams.worker.config.WorkerSettings`;
 ``regstream worker`` (:mod:`streams.cli.worker`) is the only importer.
 
-Why one agent for all six input topics rather than one per topic: under exactly-once, Faust keeps
-one transactional producer per *partition number* of a copartitioned group (``events.*`` all have
-the same partition count, so partition 0 of every input topic shares one producer). Two agents
-committing through one producer would commit each other's half-finished batches. One agent means
-one batch at a time per producer; the batch is split per topic-partition inside.
+Records reach the runtime through the worker's own transport (``regstream://``,
+:mod:`streams.worker.transport`), which hands each fetch over as one batch: one batch at a time
+for all six input topics, split per topic-partition inside. That matters under exactly-once: Faust
+keeps one transactional producer per *partition number* of a copartitioned group (``events.*`` all
+have the same partition count, so partition 0 of every input topic shares one producer), and two
+batches committing through one producer would commit each other's half-finished work. The agent
+over the six topics is what subscribes Faust's consumer to them; no record goes through its stream.
 
 Faust settings chosen here, and why:
 
@@ -34,11 +36,10 @@ from mode import CrashingSupervisor
 from schemas.codec import codec_for
 from schemas.contract import EVENT_TYPES
 from streams.settings import Settings
-from streams.worker.codec import EdgeCodec
 from streams.worker.config import WorkerSettings
 from streams.worker.delivery import delivery_for
 from streams.worker.directory import AgentDirectory, DirectoryReader
-from streams.worker.inbound import from_faust_event
+from streams.worker.inbound import from_record
 from streams.worker.metrics import render
 from streams.worker.output import BatchEncoder
 from streams.worker.partition import PartitionProcessor
@@ -46,6 +47,7 @@ from streams.worker.restore import restore_partitions
 from streams.worker.runtime import PipelineRuntime, Tables
 from streams.worker.state import TABLES, ChangelogTable, changelog_topic
 from streams.worker.suspects import SuspectLog
+from streams.worker.transport import SCHEME, Records, deliver_batches
 
 AGENT_NAME = "pipeline"
 HOLE_RETRY_S = 2.0
@@ -55,7 +57,8 @@ def faust_settings(settings: Settings, worker: WorkerSettings) -> dict[str, Any]
     """Keyword arguments of ``faust.App`` for these settings."""
     session_s = worker.session_timeout_ms / 1000
     return {
-        "broker": [f"kafka://{server}" for server in settings.bootstrap_list],
+        "broker": [f"{SCHEME}://{server}" for server in settings.bootstrap_list],
+        "broker_max_poll_records": worker.batch_max_events,
         "broker_client_id": settings.client_id,
         "processing_guarantee": worker.processing_guarantee,
         "datadir": str(worker.data_dir),
@@ -127,19 +130,25 @@ def build_app(settings: Settings, worker: WorkerSettings) -> faust.App:
     codec = codec_for(settings.wire_format, settings.schema_registry_url)
     source = app.topic(
         *(settings.catalog.input_topic(t) for t in EVENT_TYPES),
-        key_type=bytes,
         key_serializer="raw",
-        value_serializer=EdgeCodec(codec),
+        value_serializer="raw",
         acks=False,
     )
     runtime = build_runtime(app, settings, worker)
     app.service(DirectoryReader(settings, runtime.directory))  # type: ignore[arg-type]
-    within_s = worker.batch_within_ms / 1000
+
+    async def handle(records: Records) -> None:
+        await runtime.handle([from_record(record, codec) for record in records])
+
+    deliver_batches(app, handle)
 
     @app.agent(source, name=AGENT_NAME, concurrency=1)
     async def pipeline(stream: Any) -> None:
-        async for events in stream.take_events(worker.batch_max_events, within=within_s):
-            await runtime.handle([from_faust_event(event) for event in events])
+        """Subscribes the consumer to the input topics; records go to ``handle`` instead."""
+        async for _ in stream:
+            raise RuntimeError(
+                "an input record reached the Faust stream: is the broker URL regstream://?"
+            )
 
     async def on_rebalance_complete(sender: Any, **_: Any) -> None:
         # Next Faust resumes the stream partitions, seeks them to the committed offsets and then

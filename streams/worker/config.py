@@ -70,10 +70,11 @@ class WorkerSettings(BaseSettings):
         "per source partition and batch; at_least_once: the same without transactions.",
     )
     batch_max_events: int = Field(
-        default=500, ge=1, le=10_000, description="take() max; also the most events per EventBatch."
-    )
-    batch_within_ms: int = Field(
-        default=20, ge=1, description="take() within: the longest an event waits for its batch."
+        default=500,
+        ge=1,
+        le=10_000,
+        description="The most records handed to the pipeline at once (one fetch); also the most "
+        "events per EventBatch.",
     )
     batch_max_bytes: int = Field(
         default=900_000,

@@ -1,4 +1,4 @@
-"""One input record as the pipeline sees it, built once from the Faust event.
+"""One input record as the pipeline sees it, built once from the record Kafka returned.
 
 Keeping the raw key, value and headers beside the decoded value is what lets a dead letter be the
 input *unchanged*: the DLQ copy is made from these bytes, never re-encoded from a decoded record.
@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from schemas.codec import Decoded
+from aiokafka import ConsumerRecord
+
+from schemas.codec import Codec, Decoded
 from schemas.errors import BadMagic
 from streams.pipeline import Coordinates
-from streams.worker.codec import Undecodable
+from streams.worker.codec import Undecodable, decode_at_edge
 
 Headers = list[tuple[str, bytes]]
 
@@ -26,28 +28,27 @@ class Inbound(NamedTuple):
 
 
 def normalize_headers(headers: Any) -> Headers:
-    """Faust gives headers as a list of pairs or a mapping (or None); Kafka wants pairs."""
+    """Headers as a list of (str, bytes) pairs, whatever sequence or mapping (or None) they came
+    as; a header without a value becomes empty bytes."""
     if not headers:
         return []
     items = headers.items() if hasattr(headers, "items") else headers
     return [(str(name), bytes(value) if value is not None else b"") for name, value in items]
 
 
-def from_faust_event(event: Any) -> Inbound:
-    """Build an :class:`Inbound` from a ``faust.Event`` whose value the edge codec produced."""
-    message = event.message
-    decoded = event.value
-    if message.value is None:  # Faust never hands a tombstone to the codec
-        decoded = Undecodable(BadMagic("the record has no value (a tombstone)"))
-    elif not isinstance(decoded, Decoded | Undecodable):
-        decoded = Undecodable(TypeError(f"edge codec gave {type(decoded).__name__}"))
+def from_record(record: ConsumerRecord[bytes, bytes], codec: Codec) -> Inbound:
+    """Build an :class:`Inbound` from an aiokafka record, decoding its value at the edge."""
+    if record.value is None:
+        decoded: Decoded | Undecodable = Undecodable(
+            BadMagic("the record has no value (a tombstone)")
+        )
+    else:
+        decoded = decode_at_edge(codec, record.value)
     return Inbound(
-        Coordinates(
-            message.topic, message.partition, message.offset, int(message.timestamp * 1000)
-        ),
-        message.key,
-        message.value,
-        normalize_headers(message.headers),
+        Coordinates(record.topic, record.partition, record.offset, record.timestamp),
+        record.key,
+        record.value,
+        normalize_headers(record.headers),
         decoded,
     )
 

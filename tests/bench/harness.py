@@ -25,11 +25,20 @@ RESULTS = Path(__file__).resolve().parents[2] / "docs" / "benchmarks.md"
 @contextmanager
 def bench_broker() -> Iterator[str]:
     """Bootstrap address of a broker for a benchmark (same rules as the test fixture)."""
+    with bench_cluster() as (bootstrap, _):
+        yield bootstrap
+
+
+@contextmanager
+def bench_cluster() -> Iterator[tuple[str, list[int]]]:
+    """(bootstrap address, pids of the broker JVMs when they run here, so their CPU can be
+    sampled; none for an external or containerised broker)."""
     with (
         tempfile.TemporaryDirectory(prefix="regstream-bench-") as directory,
         provide_broker(Path(directory)) as handle,
     ):
-        yield handle.bootstrap_servers
+        state = handle.cluster.load_state() if handle.cluster is not None else None
+        yield handle.bootstrap_servers, sorted(state.pids.values()) if state else []
 
 
 async def timed(run: Callable[[], Awaitable[int]]) -> float:
@@ -41,6 +50,13 @@ async def timed(run: Callable[[], Awaitable[int]]) -> float:
 
 def median(values: list[float]) -> float:
     return statistics.median(values)
+
+
+def spread(values: list[float], unit: str = "") -> str:
+    """``median (min-max)`` of repeated runs, so a reader sees how far one run is from another."""
+    if len(values) == 1:
+        return f"{values[0]:,.0f}{unit} (1 run)"
+    return f"{median(values):,.0f}{unit} ({min(values):,.0f}–{max(values):,.0f})"
 
 
 def machine() -> str:

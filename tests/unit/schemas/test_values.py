@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from schemas.codec import AvroCodec
 from schemas.errors import EncodeError
-from schemas.values import MAX_EVENT_BYTES, check_event_values
+from schemas.values import MAX_EVENT_BYTES, _has_non_finite, _non_finite, check_event_values
 from tests.unit.schemas.samples import sample
 
 CODEC = AvroCodec()
@@ -59,3 +62,38 @@ def test_an_event_over_the_size_limit_is_refused_with_its_size() -> None:
 def test_valid_samples_break_no_rule() -> None:
     for event_type in ("AgentStatusUpdate", "DecisionMade", "AuditTrailEntry", "SimulationUpdate"):
         assert check_event_values(sample(event_type)) is None
+
+
+class FloatSubclass(float):
+    """A float that is not exactly ``float`` (numpy's float64 is one)."""
+
+
+NUMBERS = st.floats(allow_nan=True, allow_infinity=True)
+LEAVES = (
+    NUMBERS
+    | NUMBERS.map(FloatSubclass)
+    | st.integers()
+    | st.booleans()
+    | st.none()
+    | st.text(max_size=3)
+    | st.binary(max_size=3)
+)
+VALUES = st.recursive(
+    LEAVES,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.lists(inner, max_size=4).map(tuple)
+        | st.dictionaries(st.text(max_size=3), inner, max_size=4)
+        | st.dictionaries(st.text(max_size=3), inner, max_size=4).map(MappingProxyType)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(deadline=None)  # a shared machine: no timing assertions, not even hypothesis' own
+@given(VALUES)
+def test_the_quick_test_for_non_finite_numbers_agrees_with_the_walk_that_names_them(
+    value: Any,
+) -> None:
+    """Every event is checked with the quick test; the walk names the field when it fails."""
+    assert _has_non_finite(value) == (_non_finite(value, "") is not None)

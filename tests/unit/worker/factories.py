@@ -7,11 +7,10 @@ from typing import Any
 from schemas.codec import AvroCodec
 from schemas.contract import partition_key
 from streams.pipeline import Coordinates
-from streams.worker.codec import EdgeCodec
+from streams.worker.codec import decode_at_edge
 from streams.worker.inbound import Inbound
 
 CODEC = AvroCodec()
-EDGE = EdgeCodec(CODEC)
 TOPIC = "events.decision_made"
 
 
@@ -25,7 +24,7 @@ def inbound(
     headers: list[tuple[str, bytes]] | None = None,
     event_type: str = "DecisionMade",
 ) -> Inbound:
-    """An input record as the agent hands it over: raw bytes plus the edge codec's verdict."""
+    """An input record as the transport hands it over: raw bytes plus the edge decoder's verdict."""
     if value is None:
         assert record is not None
         value = CODEC.encode(event_type, record)
@@ -35,5 +34,5 @@ def inbound(
         key,
         value,
         headers or [],
-        EDGE.loads(value),
+        decode_at_edge(CODEC, value),
     )

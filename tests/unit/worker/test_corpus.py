@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
+from aiokafka import ConsumerRecord
 
 from schemas.catalog import TopicCatalog
 from streams.pipeline import Deduper, HashChain, PipelineConfig, Stores
-from streams.worker.inbound import Inbound, from_faust_event
+from streams.worker.inbound import Inbound, from_record
 from streams.worker.output import BatchEncoder
 from streams.worker.partition import PartitionProcessor, record_size
 from tests.corpus.records import EVENT_TYPE, Case, body, cases, header, metadata, string
 from tests.unit.pipeline.factories import NOW
-from tests.unit.worker.factories import CODEC, EDGE
+from tests.unit.worker.factories import CODEC
 
 CATALOG = TopicCatalog()
 TOPIC = CATALOG.input_topic(EVENT_TYPE)
@@ -22,18 +21,21 @@ GOOD = header() + body(metadata(event_id=string("9b2e7c1a-0d4f-4e8b-a6c3-5f1e2d3
 
 
 def arrived(value: bytes | None, offset: int) -> Inbound:
-    """The record as Faust hands it to the agent: a tombstone's value never meets the codec."""
-    message = SimpleNamespace(
+    """The record as aiokafka returns it to the transport (a tombstone's value is None)."""
+    record = ConsumerRecord(
         topic=TOPIC,
         partition=0,
         offset=offset,
-        timestamp=NOW / 1000,
+        timestamp=NOW,
+        timestamp_type=0,
         key=b"session-1",
         value=value,
-        headers=[],
+        checksum=None,
+        serialized_key_size=9,
+        serialized_value_size=len(value or b""),
+        headers=(),
     )
-    decoded = EDGE.loads(value) if value is not None else None
-    return from_faust_event(SimpleNamespace(message=message, value=decoded))
+    return from_record(record, CODEC)
 
 
 @pytest.mark.parametrize("case", cases(), ids=lambda case: case.name)
