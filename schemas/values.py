@@ -100,7 +100,11 @@ def _has_non_finite(value: Any) -> bool:
         items = value
     else:
         return False
-    return any(type(item) not in _SCALARS and _has_non_finite(item) for item in items)
+    # a loop, not any(generator): this runs for every container of every event
+    for item in items:  # noqa: SIM110
+        if type(item) not in _SCALARS and _has_non_finite(item):
+            return True
+    return False
 
 
 def _non_finite(value: Any, path: str) -> tuple[str, float] | None:

@@ -7,13 +7,13 @@
 - Records are keyed by the entity whose order matters (``schemas.contract.partition_key_field``),
   so all events of one agent, session or simulation stay in order on one partition.
 
-``send`` waits for the acknowledgement; ``send_many`` hands a whole batch to the client at once
-and waits for all acknowledgements together, which is what makes bulk publishing fast.
+``send`` waits for the acknowledgement; ``send_many`` appends a whole batch to one Kafka record
+batch per partition (:mod:`streams.batching`, keyed as ``send`` keys) and waits for all
+acknowledgements together, which is what makes bulk publishing fast.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any
@@ -24,6 +24,7 @@ from aiokafka.structs import RecordMetadata
 from schemas.codec import AvroCodec
 from schemas.contract import partition_key_field
 from schemas.errors import SchemaError
+from streams.batching import Outgoing, send_records
 from streams.kafka import BrokerUnavailable, reliable_producer
 from streams.settings import Settings
 
@@ -83,29 +84,24 @@ class EventProducer:
         All records are encoded first; an invalid one is reported in its slot and the valid ones
         are still sent, so one bad event never holds back the others.
         """
-        results: list[RecordMetadata | BaseException | asyncio.Future[RecordMetadata]] = []
+        results: list[RecordMetadata | BaseException | None] = []
+        outgoing: list[Outgoing] = []
         for record in records:
             try:
                 topic, key, value = self.encode(event_type, record)
             except SchemaError as exc:
                 results.append(exc)
                 continue
+            results.append(None)  # filled in below, in the same order
+            outgoing.append(Outgoing(topic, None, key, value))
+        sent: list[RecordMetadata | BaseException] = []
+        if outgoing:
             try:
-                results.append(await self._producer.send(topic, value, key=key))
-            except KafkaError as exc:
-                results.append(exc)
-        return [await _settle(item) for item in results]
+                sent = await send_records(self._producer, outgoing)
+            except KafkaError as exc:  # e.g. no metadata for the topic: every record failed
+                sent = [exc] * len(outgoing)
+        settled = iter(sent)
+        return [next(settled) if result is None else result for result in results]
 
     async def flush(self) -> None:
         await self._producer.flush()
-
-
-async def _settle(
-    item: RecordMetadata | BaseException | asyncio.Future[RecordMetadata],
-) -> RecordMetadata | BaseException:
-    if isinstance(item, asyncio.Future):
-        try:
-            return await item
-        except KafkaError as exc:
-            return exc
-    return item

@@ -35,22 +35,13 @@ from typing import Any, NamedTuple
 from schemas.catalog import TopicCatalog
 from schemas.codec import Codec
 from schemas.splice import BatchSplicer, SplicedEvent
+from streams.batching import Outgoing
 from streams.pipeline.coordinates import Coordinates
 
 Headers = list[tuple[str, bytes]]
 TPKey = tuple[str, int]
 ENVELOPE_MAX_BYTES = 1024
 """Room kept for an ``EventBatch``'s header, envelope fields and item count around its items."""
-
-
-class Outgoing(NamedTuple):
-    """One record to produce. ``partition`` None lets the key choose (the DLQ)."""
-
-    topic: str
-    partition: int | None
-    key: bytes | None
-    value: bytes | None
-    headers: Headers | None = None
 
 
 class Passed(NamedTuple):

@@ -38,6 +38,7 @@ from weakref import WeakKeyDictionary
 
 import faust
 from aiokafka import ConsumerRecord
+from faust.transport.drivers import TRANSPORTS
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 FAUST_VERSION = "0.15.3"
@@ -64,6 +65,9 @@ def deliver_batches(app: faust.App, handler: BatchHandler) -> None:
     """Hand every fetch of ``app``'s consumer to ``handler`` (the app's broker URL must use the
     ``regstream://`` scheme)."""
     check_faust_version()
+    # The entry point registers the scheme; an editable install made before it existed (a
+    # checkout not reinstalled since) has no such entry point, so the scheme is named here too.
+    TRANSPORTS.aliases.setdefault(SCHEME, f"{__name__}:Transport")
     _handlers[app] = handler
 
 

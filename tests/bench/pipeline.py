@@ -23,8 +23,9 @@ How it keeps the numbers honest:
 
 Knobs (environment): ``BENCH_EVENTS`` (30000), ``BENCH_REPEATS`` (3), ``BENCH_SECONDS`` (15,
 measured per latency step), ``BENCH_WARMUP`` (5), ``BENCH_RATES`` (the ramp),
-``BENCH_ONLY`` (comma-separated: throughput, latency), ``BENCH_RECORD=0`` (print only, do not
-write docs/benchmarks.md).
+``BENCH_ONLY`` (comma-separated: throughput, latency), ``BENCH_CONTENDERS`` (comma-separated:
+raw, quix, worker, workers, faust), ``BENCH_RECORD=0`` (print only, do not write
+docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -64,17 +65,19 @@ RATES = [
     ).split(",")
 ]
 ONLY = set(os.environ.get("BENCH_ONLY", "throughput,latency").split(","))
+CONTENDERS = os.environ.get("BENCH_CONTENDERS", "raw,quix,worker,workers,faust").split(",")
 
 
 async def throughput(context: Context) -> list[Run]:
     await produce_input(context)
     runs: list[Run] = []
-    contenders = [
-        lambda g: run_raw(context, g),
-        lambda g: run_quix(context, g),
-        lambda g: run_worker(context, g),
-        lambda g: run_worker(context, g, processes=2),
-    ]
+    every = {
+        "raw": lambda g: run_raw(context, g),
+        "quix": lambda g: run_quix(context, g),
+        "worker": lambda g: run_worker(context, g),
+        "workers": lambda g: run_worker(context, g, processes=2),
+    }
+    contenders = [run for name, run in every.items() if name in CONTENDERS]
     for repeat in range(REPEATS):
         order = contenders[repeat % len(contenders) :] + contenders[: repeat % len(contenders)]
         for guarantee in GUARANTEES:
@@ -87,9 +90,10 @@ async def throughput(context: Context) -> list[Run]:
                     flush=True,
                 )
                 runs.append(result)
-        floor = await run_floor(context)
-        print(f"faust agent: {floor.rate:,.0f} events/s", flush=True)
-        runs.append(floor)
+        if "faust" in CONTENDERS:
+            floor = await run_floor(context)
+            print(f"faust agent: {floor.rate:,.0f} events/s", flush=True)
+            runs.append(floor)
     return runs
 
 

@@ -70,3 +70,35 @@ async def test_unreachable_broker_is_a_clear_error() -> None:
     with pytest.raises(BrokerUnavailable, match=r"cannot reach Kafka at 127\.0\.0\.1:1"):
         async with EventProducer(settings):
             pass
+
+
+async def test_send_many_puts_each_event_where_send_puts_its_key_and_reports_its_position(
+    settings: Settings,
+) -> None:
+    """send_many builds record batches itself: its events must land where a single ``send`` of
+    the same key lands (aiokafka's own partitioner), and each result must name its record."""
+    await create_topics(settings)
+    samples = SampleEvents(seed=5)
+    records = [samples.next("DecisionMade") for _ in range(300)]
+    for n, record in enumerate(records):
+        record["agent_id"] = f"agent-{n % 7}"
+    async with EventProducer(settings) as producer:
+        results = await producer.send_many("DecisionMade", records)
+        single = {
+            record["agent_id"]: await producer.send(
+                "DecisionMade", samples.next("DecisionMade") | {"agent_id": record["agent_id"]}
+            )
+            for record in records[:7]
+        }
+    topic = settings.catalog.input_topic("DecisionMade")
+    landed = {(m.partition, m.offset): m for m in await read_all(settings, topic, 307)}
+    codec = AvroCodec()
+    for record, result in zip(records, results, strict=True):
+        assert not isinstance(result, BaseException), result
+        assert result.partition == single[record["agent_id"]].partition
+        message = landed[(result.partition, result.offset)]
+        assert (
+            codec.decode(message.value).record["metadata"]["event_id"]
+            == record["metadata"]["event_id"]
+        )
+        assert result.timestamp == message.timestamp

@@ -13,6 +13,7 @@ from typing import Any
 import faust
 import pytest
 from aiokafka import ConsumerRecord
+from faust.transport.drivers import TRANSPORTS
 from faust.types import TP
 
 from streams.worker.transport import (
@@ -100,6 +101,16 @@ def test_the_installed_faust_is_the_one_the_loop_was_checked_against() -> None:
 async def test_the_regstream_scheme_selects_the_batch_consumer() -> None:
     app, _ = regstream_app("scheme")
     assert isinstance(app.transport, Transport)
+
+
+async def test_an_install_without_the_entry_point_still_finds_the_scheme() -> None:
+    TRANSPORTS.by_url("kafka://x")  # loads the entry points first
+    registered = TRANSPORTS.aliases.pop("regstream")
+    try:
+        deliver_batches(faust.App("stale"), lambda records: asyncio.sleep(0))
+        assert TRANSPORTS.by_url("regstream://127.0.0.1:9") is Transport
+    finally:
+        TRANSPORTS.aliases["regstream"] = registered
 
 
 async def test_each_fetch_is_handed_over_whole_for_active_partitions_only() -> None:
