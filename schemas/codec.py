@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Mapping
-from typing import Any, NamedTuple, Protocol
+from typing import Any, ClassVar, NamedTuple, Protocol
 
 from schemas.body import BodyReader, BodyWriter
 from schemas.contract import (
@@ -79,8 +79,37 @@ def expect(event_type: str, decoded_type: str) -> None:
         raise SchemaMismatch(f"expected a {short_name(event_type)}, got a {decoded_type}")
 
 
-class AvroCodec:
+class FramedDecoder:
+    """The decode side every wire format shares: a header of ``header_size`` bytes that names
+    the writer schema, then a schemaless Avro body. A format only says how its header finds
+    the reader (``_reader``, which checks size, magic and length first)."""
+
+    header_size: ClassVar[int]
+
+    def _reader(self, data: bytes) -> BodyReader:
+        raise NotImplementedError
+
+    def decode(self, data: bytes) -> Decoded:
+        """Decode one record; every failure is a ``DecodeError`` subclass (or, for a format
+        that looks schemas up, the lookup's own error)."""
+        reader = self._reader(data)
+        return Decoded(reader.name, reader.read(data, self.header_size))
+
+    def decode_expecting(self, event_type: str, data: bytes) -> Decoded:
+        """Like ``decode`` but ``SchemaMismatch`` (before decoding the body) for another type."""
+        reader = self._reader(data)
+        expect(event_type, reader.name)
+        return Decoded(reader.name, reader.read(data, self.header_size))
+
+    def current_body(self, data: bytes) -> memoryview | None:
+        """The Avro body of ``data`` (which decoded) if its writer schema is the current one."""
+        return self._reader(data).current_body(data, self.header_size)
+
+
+class AvroCodec(FramedDecoder):
     """Single-object encoding against the packaged contract (see the module docstring)."""
+
+    header_size = HEADER_SIZE
 
     def __init__(
         self,
@@ -127,39 +156,3 @@ class AvroCodec:
         if reader is None:
             raise UnknownSchema(f"unknown schema fingerprint {bytes(data[2:HEADER_SIZE]).hex()}")
         return reader
-
-    def decode(self, data: bytes) -> Decoded:
-        """Decode one record; every failure is a ``DecodeError`` subclass."""
-        reader = self._reader(data)
-        return Decoded(reader.name, reader.read(data, HEADER_SIZE))
-
-    def decode_expecting(self, event_type: str, data: bytes) -> Decoded:
-        """Like ``decode`` but ``SchemaMismatch`` (before decoding the body) for another type."""
-        reader = self._reader(data)
-        expect(event_type, reader.name)
-        return Decoded(reader.name, reader.read(data, HEADER_SIZE))
-
-    def current_body(self, data: bytes) -> memoryview | None:
-        return self._reader(data).current_body(data, HEADER_SIZE)
-
-
-def codec_for(
-    wire_format: str,
-    registry_url: str | None = None,
-    *,
-    limits: DecodeLimits = DEFAULT_LIMITS,
-    **options: Any,
-) -> Codec:
-    """The codec for a settings value: ``"single-object"`` (default) or ``"confluent"``.
-
-    ``options`` are passed to ``ConfluentCodec`` (``catalog``, ``timeout``).
-    """
-    if wire_format == "single-object":
-        return AvroCodec(limits=limits)
-    if wire_format == "confluent":
-        if not registry_url:
-            raise ValueError("the confluent wire format needs a schema registry URL")
-        from schemas.confluent import ConfluentCodec  # imported lazily: only then needed
-
-        return ConfluentCodec(registry_url, limits=limits, **options)
-    raise ValueError(f"unknown wire format {wire_format!r} (single-object | confluent)")

@@ -29,7 +29,7 @@ from fastavro.schema import SchemaParseException, UnknownType
 
 from schemas.body import BodyReader, BodyWriter
 from schemas.catalog import TopicCatalog
-from schemas.codec import Decoded, check_size, expect
+from schemas.codec import FramedDecoder, check_size
 from schemas.compat import check_backward
 from schemas.contract import (
     ACCESS_AUDIT,
@@ -58,8 +58,10 @@ HEADER_SIZE = 5
 NEGATIVE_CACHE_SIZE = 1024
 
 
-class ConfluentCodec:
-    """Same surface as ``AvroCodec`` (``encode``/``decode``/``decode_expecting``)."""
+class ConfluentCodec(FramedDecoder):
+    """Same surface as ``AvroCodec``; decoding raises ``RegistryError`` when the registry is down."""
+
+    header_size = HEADER_SIZE
 
     def __init__(
         self,
@@ -190,17 +192,3 @@ class ConfluentCodec:
                 f"schema id {schema_id} cannot be read as the current {name}: {violations[0]}"
             )
         return BodyReader(name, parsed, entry.parsed, self.limits)
-
-    def decode(self, data: bytes) -> Decoded:
-        """Decode one record; ``DecodeError`` for bad bytes, ``RegistryError`` for outages."""
-        reader = self._reader(data)
-        return Decoded(reader.name, reader.read(data, HEADER_SIZE))
-
-    def decode_expecting(self, event_type: str, data: bytes) -> Decoded:
-        """Like ``decode`` but ``SchemaMismatch`` (before decoding the body) for another type."""
-        reader = self._reader(data)
-        expect(event_type, reader.name)
-        return Decoded(reader.name, reader.read(data, HEADER_SIZE))
-
-    def current_body(self, data: bytes) -> memoryview | None:
-        return self._reader(data).current_body(data, HEADER_SIZE)

@@ -8,10 +8,11 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaConnectionError
 
+from streams.errors import StreamsError
 from streams.settings import Settings
 
 
-class BrokerUnavailable(ConnectionError):
+class BrokerUnavailable(StreamsError, ConnectionError):
     """Kafka could not be reached at the configured bootstrap address."""
 
     def __init__(self, bootstrap: str, cause: BaseException) -> None:

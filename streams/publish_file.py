@@ -18,6 +18,7 @@ import orjson
 from schemas.contract import EVENT_TYPES
 from schemas.errors import SchemaError
 from schemas.values import MAX_EVENT_BYTES
+from streams.errors import StreamsError
 from streams.producer import EventProducer
 
 CHUNK = 1000
@@ -25,7 +26,7 @@ MAX_LINE_BYTES = 4 * MAX_EVENT_BYTES
 """The longest JSON line read; an event's JSON is rarely more than twice its Avro size."""
 
 
-class LineTooLong(ValueError):
+class LineTooLong(StreamsError, ValueError):
     """A line longer than :data:`MAX_LINE_BYTES` (a binary file, a missing newline)."""
 
 

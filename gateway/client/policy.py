@@ -15,17 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gateway.core.errors import CloseCode, is_retriable_close
+from gateway.core.errors import CloseCode, is_retriable_close, token_rejecting_codes
 
-TOKEN_REJECTED = frozenset(
-    {
-        CloseCode.TOKEN_FORGED,
-        CloseCode.TOKEN_EXPIRED,
-        CloseCode.TOKEN_FOREIGN_SUBJECT,
-        CloseCode.TOKEN_UNKNOWN_KEY,
-        CloseCode.POSITION_BEYOND_END,
-    }
-)
+TOKEN_REJECTED = token_rejecting_codes()
 """Terminal codes that blame the resume token: starting over without it is legitimate."""
 
 

@@ -8,8 +8,9 @@
   bound to one algorithm and one ``kid``, so a token cannot pick an algorithm its key was not
   made for (the RS256-public-key-as-HMAC-secret confusion). ``exp``, ``iat``, ``aud``, ``iss`` and
   ``sub`` are required, ``nbf`` honoured, ``exp - iat`` capped. Unknown ``kid`` values may be
-  looked up in a JWKS (PyJWKClient; that call does network I/O, so the server runs ``verify`` in a
-  thread when a JWKS URL is configured); only asymmetric keys are taken from it. Keys named in
+  looked up in a :class:`KeySet` the I/O layer provides (``gateway.io.jwks`` fetches a JWKS over
+  the network, so the server runs ``verify`` in a thread then); only asymmetric keys are taken
+  from it. Keys named in
   the token itself (``jwk``, ``jku``, ``x5u``, ``x5c``) are never used. RFC 8725 rules on top of
   PyJWT's: tokens over 8 KiB, ``crit`` and ``cty`` (nested tokens) headers and a ``typ`` other
   than JWT are refused; every claim has one JSON type (``sub`` a non-blank string, ``topics`` and
@@ -34,7 +35,6 @@ from jwt.algorithms import get_default_algorithms
 from jwt.exceptions import InvalidSubjectError
 
 from gateway.core.errors import (
-    AuthUnavailable,
     CredentialsExpired,
     InvalidCredentials,
     MissingCredentials,
@@ -97,6 +97,14 @@ def extract_credentials(headers: HeaderSource) -> Credentials:
     raise MissingCredentials("no bearer token in Authorization or Sec-WebSocket-Protocol")
 
 
+class KeySet(Protocol):
+    """Keys found by ``kid`` outside the configuration (a JWKS). ``signing_key`` returns the
+    key's (algorithm, key) and raises ``AuthUnavailable`` when the set cannot be reached or
+    ``InvalidCredentials`` when it has no such key."""
+
+    def signing_key(self, kid: str) -> tuple[str, Any]: ...
+
+
 @dataclass(frozen=True)
 class Principal:
     """Who is connected and what the JWT lets them do."""
@@ -139,7 +147,7 @@ class AuthConfig:
 class JwtVerifier:
     """Verifies handshake JWTs against :class:`AuthConfig` and returns a :class:`Principal`."""
 
-    def __init__(self, config: AuthConfig, jwks_client: jwt.PyJWKClient | None = None) -> None:
+    def __init__(self, config: AuthConfig, remote: KeySet | None = None) -> None:
         unknown = set(config.algorithms) - SUPPORTED_ALGORITHMS
         if unknown:
             raise ValueError(f"algorithms not supported: {sorted(unknown)}")
@@ -154,25 +162,17 @@ class JwtVerifier:
                 k.algorithm,
                 get_default_algorithms()[k.algorithm].prepare_key(k.key),
             )
-        if jwks_client is None and config.jwks_url:
-            jwks_client = jwt.PyJWKClient(config.jwks_url, cache_keys=True, lifespan=300, timeout=5)
-        self._jwks = jwks_client
+        self._remote = remote
 
     def _key_for(self, kid: object, alg: object) -> tuple[str, Any]:
         if not isinstance(alg, str) or alg not in self.config.algorithms:
             raise InvalidCredentials("token algorithm is not allowed")
-        if kid is None and len(self._keys) == 1 and self._jwks is None:
+        if kid is None and len(self._keys) == 1 and self._remote is None:
             algorithm, key = next(iter(self._keys.values()))
         elif isinstance(kid, str) and kid in self._keys:
             algorithm, key = self._keys[kid]
-        elif isinstance(kid, str) and self._jwks is not None:
-            try:
-                jwk = self._jwks.get_signing_key(kid)
-            except jwt.PyJWKClientConnectionError:
-                raise AuthUnavailable("key set unreachable") from None
-            except (jwt.PyJWKClientError, jwt.PyJWKError):
-                raise InvalidCredentials("unknown key id") from None
-            algorithm, key = jwk.algorithm_name, jwk.key
+        elif isinstance(kid, str) and self._remote is not None:
+            algorithm, key = self._remote.signing_key(kid)
             if algorithm not in JWKS_ALGORITHMS:
                 raise InvalidCredentials("key set keys must be asymmetric")
         else:

@@ -4,8 +4,14 @@ Feeding (inputs): :class:`LogBounds`, :class:`TopicSnapshot` and :class:`Positio
 answers the I/O layer brings back from Kafka; :class:`~gateway.core.records.Record` carries records.
 
 Asking (outputs): after every call into a session the I/O layer takes an :class:`Output`:
-frames to send in order, commands to run in order, and possibly a close. Commands are plain data;
-the I/O layer owns sockets, consumers and producers, the core owns every decision.
+frames to send in order, commands to run in order, the gaps it reported and possibly a close.
+Commands are plain data; the I/O layer owns sockets, consumers and producers, the core owns
+every decision.
+
+Reporting: what a session did that the access audit records (:data:`AccessAction`: connected,
+subscribed or replayed, ended a subscription, published, disconnected) comes out typed in
+``Output.audit``; ``gateway.io.audit`` is the one place that turns it into an access-audit entry. Gaps are typed
+(:class:`Gap`) next to their frames, so the I/O layer counts them without reading bytes.
 
 Reader ids: each catch-up reader the core asks for gets a fresh ``reader`` number, echoed back
 with its records and positions, so anything a stopped reader still had in flight is ignored.
@@ -15,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from gateway.core.records import SharedFrame
 
@@ -106,17 +112,68 @@ class PublishEvent:
     event_id: str
 
 
+Command = WatchTopic | UnwatchTopic | ResolveTopic | StartCatchUp | StopCatchUp | PublishEvent
+
+
+# -- what happened, for the access audit -------------------------------------------------------
+
+
 @dataclass(frozen=True, slots=True)
-class Audit:
-    """A line for the ``gateway.audit`` topic (who subscribed to / replayed what)."""
+class Connected:
+    """The session began (the handshake admitted ``role``)."""
 
-    action: str
-    detail: Mapping[str, Any]
+    role: str
 
 
-Command = (
-    WatchTopic | UnwatchTopic | ResolveTopic | StartCatchUp | StopCatchUp | PublishEvent | Audit
-)
+@dataclass(frozen=True, slots=True)
+class Subscribed:
+    """A subscription's range is resolved: ``start`` is how the client asked (``latest``,
+    ``earliest``, ``timestamp`` or ``token``), ``positions`` where it reads from, ``to`` its end
+    (a timestamp, offsets per partition, or None: open-ended), ``gaps`` how many were reported."""
+
+    sub_id: str
+    topic: str
+    start: str
+    positions: Mapping[int, int]
+    to: int | Mapping[int, int] | None
+    gaps: int
+
+    @property
+    def replay(self) -> bool:
+        """Anything but an open-ended read from the tail is a replay."""
+        return self.start != "latest" or self.to is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Ended:
+    """A subscription ended: unsubscribed, or (``caught_up``) its ``to`` bound was reached."""
+
+    sub_id: str
+    topic: str
+    next: Mapping[int, int]
+    caught_up: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    """Kafka acknowledged a client's event."""
+
+    event_type: str
+    event_id: str
+    position: Position
+
+
+@dataclass(frozen=True, slots=True)
+class Disconnected:
+    """The connection ended: closed by the gateway with ``code`` (``reason`` is the error code)
+    or cut by it (``reason`` says why, no code), or closed by the client with ``code``."""
+
+    by: Literal["gateway", "client"]
+    reason: str
+    code: int | None = None
+
+
+AccessAction = Connected | Subscribed | Ended | Published | Disconnected
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,10 +182,29 @@ class Close:
     reason: str
 
 
+GapReason = Literal["retention", "horizon", "topic-recreated"]
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """Events a subscription asked for that no longer exist, as its ``gap`` frame tells them:
+    ``missing`` is [from, to) or None when unknowable, ``earliest`` where reading resumes."""
+
+    sub_id: str
+    topic: str
+    partition: int
+    missing: tuple[int, int] | None
+    earliest: int
+    reason: GapReason
+
+
 @dataclass(slots=True)
 class Output:
-    """What to do after a call into the core. Frames are bytes (JSON text) or shared frames."""
+    """What to do after a call into the core. Frames are bytes (JSON text) or shared frames;
+    ``gaps`` are the gaps whose frames are among them; ``audit`` what to record, in order."""
 
     frames: list[bytes | SharedFrame] = field(default_factory=list)
     commands: list[Command] = field(default_factory=list)
+    audit: list[AccessAction] = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)
     close: Close | None = None

@@ -25,17 +25,20 @@ from collections.abc import Callable, Iterable, Mapping
 
 from gateway.core import frames
 from gateway.core.commands import (
-    Audit,
+    AccessAction,
     Command,
+    Ended,
+    Gap,
     ResolveTopic,
     StartCatchUp,
     StopCatchUp,
+    Subscribed,
     TopicSnapshot,
     UnwatchTopic,
     WatchTopic,
 )
 from gateway.core.records import Record, SharedFrame, data_frame
-from gateway.core.subscription import Mode, Subscription, Verdict, plan_start
+from gateway.core.subscription import Mode, Subscription, Verdict
 from gateway.core.tokens import SubscriptionPosition
 
 
@@ -46,9 +49,10 @@ class Delivery:
         self,
         emit: Callable[[bytes | SharedFrame], None],
         run: Callable[[Command], None],
+        report: Callable[[Gap | AccessAction], None],
         room: Callable[[], float],
     ) -> None:
-        self._emit, self._run, self._room = emit, run, room
+        self._emit, self._run, self._report, self._room = emit, run, report, room
         self.subs: dict[str, Subscription] = {}
         self._by_topic: dict[str, list[Subscription]] = {}
         self._tail: dict[str, dict[int, int]] = {}  # topic -> partition -> tail reader position
@@ -72,9 +76,7 @@ class Delivery:
         del self.subs[sub.id]
         siblings = self._by_topic[sub.topic]
         siblings.remove(sub)
-        if sub.reader is not None:
-            self._run(StopCatchUp(sub.id, sub.reader))
-            sub.reader = None
+        self._stop_reader(sub)
         if not siblings:
             del self._by_topic[sub.topic]
             self._tail.pop(sub.topic, None)
@@ -94,26 +96,15 @@ class Delivery:
 
     def resolved(self, sub: Subscription, snapshot: TopicSnapshot) -> None:
         """Fix the start positions; may raise :class:`PositionBeyondEnd` (from ``plan_start``)."""
-        positions, gaps, withheld = plan_start(sub, snapshot)
-        sub.epoch, sub.next, sub.resume, sub.withheld = snapshot.epoch, positions, None, withheld
-        if sub.to_offsets is not None:
-            sub.end = {p: o for p, o in sub.to_offsets.items() if p in positions}
-            sub.done = {p for p in positions if p not in sub.to_offsets}
-        elif sub.to_timestamp is not None:
-            found = snapshot.offsets_for_times.get(sub.to_timestamp, {})
-            sub.end = {p: o for p, o in found.items() if o is not None}
-        for p, offset in positions.items():
-            sub.advance(p, offset)
+        positions, gaps = sub.begin(snapshot)
         self._emit(frames.subscribed(sub.id, sub.topic, sub.epoch, positions))
         for g in gaps:
-            self._emit(frames.gap(sub.id, sub.topic, g.partition, g.missing, g.earliest, g.reason))
-        start = sub.start if isinstance(sub.start, str) else type(sub.start).__name__
+            self._gap(g)
         to = sub.to_timestamp if sub.to_offsets is None else sub.to_offsets
-        detail = {"id": sub.id, "topic": sub.topic, "from": start, "positions": dict(positions)}
-        self._run(Audit("subscribe", {**detail, "to": to, "gaps": len(gaps)}))
+        start = sub.start if isinstance(sub.start, str) else sub.start.kind
+        self._report(Subscribed(sub.id, sub.topic, start, dict(positions), to, len(gaps)))
         self.dirty = True
         tail = self._tail.get(sub.topic, {})
-        sub.mode = Mode.TAIL
         if self.slow or any(
             o < max(snapshot.bounds[p].end, tail.get(p, 0)) for p, o in sub.open_positions().items()
         ):
@@ -175,18 +166,18 @@ class Delivery:
             return
         if verdict is Verdict.RETENTION:  # the catch-up reader was reset past deleted records
             lost = (sub.next.get(p, 0), min(rec.start, sub.end.get(p, rec.start)))
-            self._emit(frames.gap(sub.id, sub.topic, p, lost, rec.start, "retention"))
+            self._gap(Gap(sub.id, sub.topic, p, lost, rec.start, "retention"))
             sub.advance(p, rec.start)
             self.dirty = True
             verdict = sub.verdict(p, rec.offset, rec.start, rec.timestamp_ms, tail=tail)
         if verdict is Verdict.HORIZON:  # a record below the replay horizon: withheld, told
             horizon = sub.withheld[p]
-            self._emit(frames.gap(sub.id, sub.topic, p, (sub.next[p], horizon), horizon, "horizon"))
+            self._gap(Gap(sub.id, sub.topic, p, (sub.next[p], horizon), horizon, "horizon"))
             sub.advance(p, horizon)
             self.dirty = True
             verdict = sub.verdict(p, rec.offset, rec.start, rec.timestamp_ms, tail=tail)
         if verdict is Verdict.END:
-            sub.done.add(p)
+            sub.close_partition(p)
         elif verdict is Verdict.DELIVER:
             encoded = rec.encoded(sub.filter)
             if encoded.count:
@@ -200,15 +191,25 @@ class Delivery:
             self.dirty = True
         self._finish_if_done(sub)
 
+    def _gap(self, gap: Gap) -> None:
+        self._emit(frames.gap(gap))
+        self._report(gap)
+
     # -- mode changes -----------------------------------------------------------------------
 
     def _catch_up(self, sub: Subscription) -> None:
         """Leave the tail; read privately from ``next`` unless the client is slow right now."""
-        sub.mode = Mode.CATCH_UP
-        if sub.reader is None and not self.slow:
-            self._last_reader += 1
-            sub.reader = self._last_reader
-            self._run(StartCatchUp(sub.id, sub.reader, sub.topic, sub.open_positions()))
+        if sub.reader is not None or self.slow:
+            sub.fall_behind()
+            return
+        self._last_reader += 1
+        sub.fall_behind(self._last_reader)
+        self._run(StartCatchUp(sub.id, self._last_reader, sub.topic, sub.open_positions()))
+
+    def _stop_reader(self, sub: Subscription) -> None:
+        reader = sub.drop_reader()
+        if reader is not None:
+            self._run(StopCatchUp(sub.id, reader))
 
     def _rejoin_if_level(self, sub: Subscription) -> None:
         tail = self._tail.get(sub.topic)
@@ -216,9 +217,9 @@ class Delivery:
             return
         if any(sub.next.get(p, 0) < o for p, o in tail.items() if p not in sub.done):
             return
-        if sub.reader is not None:
-            self._run(StopCatchUp(sub.id, sub.reader))
-        sub.mode, sub.reader = Mode.TAIL, None
+        reader = sub.ride_tail()
+        if reader is not None:
+            self._run(StopCatchUp(sub.id, reader))
 
     def set_slow(self, slow: bool) -> None:
         """Demote everything off the tail and stop its readers, or bring it back."""
@@ -228,10 +229,9 @@ class Delivery:
         for sub in tuple(self.subs.values()):
             if slow:
                 if sub.mode is Mode.TAIL:
-                    sub.mode = Mode.CATCH_UP
-                elif sub.reader is not None:
-                    self._run(StopCatchUp(sub.id, sub.reader))
-                    sub.reader = None
+                    sub.fall_behind()
+                else:
+                    self._stop_reader(sub)
                 continue
             self._rejoin_if_level(sub)
             if sub.mode is Mode.CATCH_UP and sub.reader is None:
@@ -246,14 +246,11 @@ class Delivery:
             to_ts, tail = sub.to_timestamp, self._tail.get(sub.topic, {})
             if sub.mode is Mode.PENDING or to_ts is None or now_ms < to_ts + grace_ms:
                 continue
-            open_positions = sub.open_positions().items()
-            sub.done.update(p for p, o in open_positions if p in tail and o >= tail[p])
+            sub.close_caught_up(tail)
             self._finish_if_done(sub)
 
     def _finish_if_done(self, sub: Subscription) -> None:
         if sub.finished and sub.id in self.subs:
             self.remove(sub)
             self._emit(frames.caught_up(sub.id))
-            self._run(
-                Audit("caught_up", {"id": sub.id, "topic": sub.topic, "next": dict(sub.next)})
-            )
+            self._report(Ended(sub.id, sub.topic, dict(sub.next), caught_up=True))

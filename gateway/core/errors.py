@@ -28,12 +28,13 @@ answered with an ``error`` frame carry a string ``code`` and a ``retriable`` fla
     │   ├── SlowConsumer       4003   retry: send queue stayed above the watermark too long
     │   ├── RateLimitExceeded  4004   retry after backoff: kept flooding past the bucket
     │   ├── FrameTooLarge      4500   don't
-    │   ├── ResumeTokenError          don't (start over without the token)
+    │   ├── ResumeTokenError          don't (start over without the token: ``drops_token``)
     │   │   ├── TokenForged        4510   bad signature, tampered or malformed
     │   │   ├── TokenExpired       4511
     │   │   ├── TokenForeignSubject 4512  issued to another `sub`
     │   │   └── TokenUnknownKey    4513   key id not (or no longer) configured
     │   └── PositionBeyondEnd  4520   don't: a resume position past the log end is a bug
+    │                                 (``drops_token`` too)
     └── HandshakeError                refused before the upgrade, answered with HTTP + JSON
         ├── UnsupportedSubprotocol  400   subprotocols offered, none of them regstream.v1
         ├── AuthError
@@ -150,9 +151,12 @@ class PublishFailed(RequestError):
 
 
 class ClosingError(GatewayError):
-    """An error that ends the connection; ``retriable`` follows from the close-code range."""
+    """An error that ends the connection; ``retriable`` follows from the close-code range.
+    ``drops_token``: the close blames the client's resume token, so starting over without it
+    (and telling the user about the discontinuity) is the way on."""
 
     close_code: ClassVar[CloseCode] = CloseCode.INTERNAL_ERROR
+    drops_token: ClassVar[bool] = False
 
     def __init__(self, message: str = "") -> None:
         super().__init__(message, retriable=is_retriable_close(self.close_code))
@@ -191,6 +195,8 @@ class FrameTooLarge(ClosingError):
 class ResumeTokenError(ClosingError):
     """The resume token cannot be trusted; the client must start over without it."""
 
+    drops_token = True
+
 
 class TokenForged(ResumeTokenError):
     code = "token_forged"
@@ -215,6 +221,7 @@ class TokenUnknownKey(ResumeTokenError):
 class PositionBeyondEnd(ClosingError):
     code = "position_beyond_end"
     close_code = CloseCode.POSITION_BEYOND_END
+    drops_token = True
 
 
 # -- handshake (HTTP, before the upgrade) -------------------------------------------------------
@@ -276,3 +283,8 @@ def closing_errors() -> dict[int, type[ClosingError]]:
             continue
         found[int(cls.close_code)] = cls
     return dict(sorted(found.items()))
+
+
+def token_rejecting_codes() -> frozenset[int]:
+    """Close codes after which a client drops its resume token (``drops_token``)."""
+    return frozenset(code for code, cls in closing_errors().items() if cls.drops_token)

@@ -56,10 +56,6 @@ class CompiledFilter:
         """``event`` is one decoded EventBatch item: source_offset, payload, enrichment."""
         return all(predicate(event) for predicate in self.predicates)
 
-    @property
-    def match_all(self) -> bool:
-        return not self.predicates
-
 
 MATCH_ALL = CompiledFilter(key="", spec={})
 

@@ -12,11 +12,12 @@ Server frames are built here as bytes with orjson; data frames (event/batch) are
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from gateway.core.commands import Gap
 from gateway.core.errors import BadFrame, FrameTooLarge, GatewayError
 from gateway.core.tokens import MAX_TOKEN_BYTES
 
@@ -34,10 +35,12 @@ class _Frame(BaseModel):
 
 class FromTimestamp(_Frame):
     timestamp: Millis
+    kind: ClassVar[str] = "timestamp"  # how the access audit names this start
 
 
 class FromToken(_Frame):
     token: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TOKEN_BYTES)]
+    kind: ClassVar[str] = "token"
 
 
 class ToTimestamp(_Frame):
@@ -91,12 +94,9 @@ class Ping(_Frame):
 
 
 ClientFrame = Subscribe | Unsubscribe | Ack | Publish | Ping
+# op -> model, read off the union: a new client frame is one class and one name in the union
 _FRAMES: dict[str, type[_Frame]] = {
-    "subscribe": Subscribe,
-    "unsubscribe": Unsubscribe,
-    "ack": Ack,
-    "publish": Publish,
-    "ping": Ping,
+    get_args(model.model_fields["op"].annotation)[0]: model for model in get_args(ClientFrame)
 }
 
 
@@ -215,24 +215,17 @@ def caught_up(sub_id: str) -> bytes:
     return _dump({"op": "caught_up", "id": sub_id})
 
 
-def gap(
-    sub_id: str,
-    topic: str,
-    partition: int,
-    missing: tuple[int, int] | None,
-    earliest: int,
-    reason: str,
-) -> bytes:
+def gap(g: Gap) -> bytes:
     """``range`` is [from, to) of lost offsets, or null when unknowable (topic recreated)."""
     return _dump(
         {
             "op": "gap",
-            "id": sub_id,
-            "topic": topic,
-            "partition": partition,
-            "range": list(missing) if missing else None,
-            "earliest": earliest,
-            "reason": reason,
+            "id": g.sub_id,
+            "topic": g.topic,
+            "partition": g.partition,
+            "range": list(g.missing) if g.missing else None,
+            "earliest": g.earliest,
+            "reason": g.reason,
         }
     )
 

@@ -29,21 +29,26 @@ This module handles frames, limits, publishing, time and shutdown; where records
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from gateway.core import frames
 from gateway.core.auth import Principal
 from gateway.core.budget import SendBudget
 from gateway.core.commands import (
-    Audit,
+    AccessAction,
     Close,
     Command,
+    Connected,
+    Disconnected,
+    Ended,
+    Gap,
     Output,
     Position,
+    Published,
     PublishEvent,
     TopicSnapshot,
 )
+from gateway.core.config import SessionConfig
 from gateway.core.delivery import Delivery
 from gateway.core.errors import (
     AuthExpired,
@@ -71,37 +76,6 @@ from gateway.core.subscription import Mode, Subscription
 from gateway.core.tokens import ResumeKeyring
 
 
-@dataclass(frozen=True)
-class SessionConfig:
-    version: str = "regstream.v1"
-    max_frame_bytes: int = 64 * 1024
-    max_depth: int = 32
-    rate_per_s: float = 50.0
-    rate_burst: int = 100
-    rate_strikes: int = 50
-    max_subscriptions: int = 64
-    max_pending_publishes: int = 32
-    heartbeat_s: int = 20
-    checkpoint_every_events: int = 500
-    checkpoint_interval_ms: int = 5_000
-    checkpoint_quiet_ms: int = 250
-    send_high_bytes: int = 4 * 1024 * 1024
-    send_low_bytes: int = 1024 * 1024
-    slow_close_ms: int | None = 120_000
-    to_grace_ms: int = 2_000  # producer clock slack before an idle partition passes `to.timestamp`
-    topics: frozenset[str] | None = None  # known topics; None: the I/O layer decides
-
-    def limits(self) -> dict[str, float | int]:
-        """What ``hello`` announces, so clients can pace themselves."""
-        return {
-            "max_frame_bytes": self.max_frame_bytes,
-            "rate_per_s": self.rate_per_s,
-            "rate_burst": self.rate_burst,
-            "max_subscriptions": self.max_subscriptions,
-            "max_pending_publishes": self.max_pending_publishes,
-        }
-
-
 class Session:
     """One WebSocket connection. Feed it with ``receive_frame``, the ``on_*`` methods, ``tick``
     and ``begin_drain``; after each call, :meth:`take` the frames to send, the commands to run
@@ -124,11 +98,11 @@ class Session:
         self._budget = budget or SendBudget()
         self.queued = 0  # bytes held for this client: the I/O layer's last report + frames since
         self._out = Output()
-        self._delivery = Delivery(self._emit, self._run, self.send_room)
+        self._delivery = Delivery(self._emit, self._run, self._report, self.send_room)
         self._bucket = TokenBucket(cfg.rate_per_s, cfg.rate_burst, now_ms)
         self._strikes = 0
         self._slow_since: int | None = None
-        self._publishing: set[str] = set()
+        self._publishing: dict[str, PublishEvent] = {}
         self._last_checkpoint_ms = self._delivery.last_delivery_ms = now_ms
         self._seq = 0
         self.acked_seq = 0
@@ -140,6 +114,7 @@ class Session:
             limits=cfg.limits(),
         )
         self._emit(hello)
+        self._report(Connected(principal.role))
 
     def take(self) -> Output:
         """Drain what the last calls produced (frames, commands, close), in order."""
@@ -154,6 +129,12 @@ class Session:
 
     def _run(self, command: Command) -> None:
         self._out.commands.append(command)
+
+    def _report(self, item: Gap | AccessAction) -> None:
+        if isinstance(item, Gap):
+            self._out.gaps.append(item)
+        else:
+            self._out.audit.append(item)
 
     @property
     def subscriptions(self) -> Mapping[str, Subscription]:
@@ -177,7 +158,7 @@ class Session:
             obj = frames.decode_json(data, max_depth=self.config.max_depth)
             self._dispatch(frames.parse_frame(obj), now_ms)
         except ClosingError as err:
-            self._terminate(err, now_ms)
+            self._terminate(err, now_ms, frames.frame_id(obj))
         except RateLimited as err:
             self._emit(frames.error(err, frames.peek_id(data, max_depth=self.config.max_depth)))
         except RequestError as err:
@@ -193,7 +174,7 @@ class Session:
                 raise UnknownSubscription(f"no subscription {frame.id!r}")
             self._delivery.remove(sub)
             self._emit(frames.unsubscribed(frame.id))
-            self._run(Audit("unsubscribe", {"id": sub.id, "topic": sub.topic}))
+            self._report(Ended(sub.id, sub.topic, dict(sub.next), caught_up=False))
         elif isinstance(frame, frames.Publish):
             self._publish(frame)
         elif isinstance(frame, frames.Ack):
@@ -255,8 +236,8 @@ class Session:
             raise BadFrame(f"publish {f.id!r} is already in flight")
         if len(self._publishing) >= self.config.max_pending_publishes:
             raise TooManyPendingPublishes("wait for published frames before sending more")
-        self._publishing.add(f.id)
-        self._run(PublishEvent(f.id, f.type, f.event, event_id))
+        self._publishing[f.id] = command = PublishEvent(f.id, f.type, f.event, event_id)
+        self._run(command)
 
     # -- answers and records from the I/O layer ---------------------------------------------
 
@@ -268,27 +249,27 @@ class Session:
         try:
             self._delivery.resolved(sub, snapshot)
         except ClosingError as err:
-            self._terminate(err, now_ms)
+            self._terminate(err, now_ms, sub_id)
 
     def on_resolve_failed(self, sub_id: str, error: GatewayError, now_ms: int) -> None:
         sub = self._delivery.subs.get(sub_id)
         if self.closed or sub is None or sub.mode is not Mode.PENDING:
             return
         if isinstance(error, ClosingError):
-            self._terminate(error, now_ms)
+            self._terminate(error, now_ms, sub_id)
             return
         self._delivery.remove(sub)
         self._emit(frames.error(error, sub_id))
 
     def on_published(self, req_id: str, position: Position, now_ms: int) -> None:
         """Kafka acknowledged (acks=all) the event of publish ``req_id``."""
-        if not self.closed and req_id in self._publishing:
-            self._publishing.discard(req_id)
+        command = self._publishing.pop(req_id, None) if not self.closed else None
+        if command is not None:
             self._emit(frames.published(req_id, position.as_json()))
+            self._report(Published(command.event_type, command.event_id, position))
 
     def on_publish_failed(self, req_id: str, error: GatewayError, now_ms: int) -> None:
-        if not self.closed and req_id in self._publishing:
-            self._publishing.discard(req_id)
+        if not self.closed and self._publishing.pop(req_id, None) is not None:
             self._emit(frames.error(error, req_id))
 
     def on_tail_record(self, record: Record, now_ms: int) -> None:
@@ -323,6 +304,17 @@ class Session:
         self.queued = size
         if not self.closed:
             self._watch_slow(now_ms)
+
+    def on_disconnected(
+        self, by: Literal["gateway", "client"], reason: str, code: int | None = None
+    ) -> None:
+        """The connection ended without a close this session asked for: the client closed it
+        (``code``), or the I/O layer cut it (``reason``: the peer stopped reading)."""
+        if self.closed:
+            return
+        self._delivery.shutdown()
+        self._report(Disconnected(by, reason, code))
+        self.closed = Close(1006 if code is None else code, reason)
 
     def on_released(self) -> None:
         """The connection is gone and its queue with it: give the bytes back to the budget."""
@@ -399,15 +391,15 @@ class Session:
             token = self.keyring.issue(self.principal.sub, entries, now_ms)
             self._emit(frames.checkpoint(token, self._seq))
 
-    def _terminate(self, err: ClosingError, now_ms: int) -> None:
+    def _terminate(self, err: ClosingError, now_ms: int, about: str | None = None) -> None:
         """Close: a fresh token first when the client should come back, an error frame when
-        it should not."""
+        it should not (with the ``id`` of the subscription or frame it is ``about``)."""
         if self.closed:
             return
         if err.retriable:
             self._checkpoint(now_ms)
         else:
-            self._emit(frames.error(err))
+            self._emit(frames.error(err, about))
         self._delivery.shutdown()
-        self._run(Audit("close", {"code": int(err.close_code), "reason": err.code}))
+        self._report(Disconnected("gateway", err.code, int(err.close_code)))
         self.closed = self._out.close = Close(int(err.close_code), err.code)

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from gateway.core.commands import TopicSnapshot
+from gateway.core.commands import Gap, GapReason, TopicSnapshot
 from gateway.core.errors import PositionBeyondEnd
 from gateway.core.filters import CompiledFilter
 from gateway.core.frames import FromTimestamp, FromToken
@@ -54,14 +54,6 @@ class Verdict(Enum):
     END = "end"  # record at or past the `to` bound: partition done
 
 
-@dataclass(frozen=True, slots=True)
-class Gap:
-    partition: int
-    missing: tuple[int, int] | None  # [from, to) or None when unknowable
-    earliest: int
-    reason: str  # "retention" | "horizon" | "topic-recreated"
-
-
 @dataclass(eq=False)
 class Subscription:
     """One subscription's mutable state: where it stands per partition and who feeds it."""
@@ -81,6 +73,51 @@ class Subscription:
     withheld: dict[int, int] = field(default_factory=dict)  # horizon: nothing below it is sent
     done: set[int] = field(default_factory=set)
     reader: int | None = None
+
+    # -- changes of state (the delivery machinery decides, these keep the fields consistent) --
+
+    def begin(self, snapshot: TopicSnapshot) -> tuple[dict[int, int], list[Gap]]:
+        """Fix where reading starts from the I/O layer's snapshot (``plan_start``) and resolve
+        the ``to`` bound; the subscription then counts as on the tail until told otherwise.
+        Returns the start positions and the gaps to report; may raise ``PositionBeyondEnd``."""
+        positions, gaps, withheld = plan_start(self, snapshot)
+        self.epoch, self.resume, self.withheld = snapshot.epoch, None, withheld
+        if self.to_offsets is not None:
+            self.end = {p: o for p, o in self.to_offsets.items() if p in positions}
+            self.done = {p for p in positions if p not in self.to_offsets}
+        elif self.to_timestamp is not None:
+            found = snapshot.offsets_for_times.get(self.to_timestamp, {})
+            self.end = {p: o for p, o in found.items() if o is not None}
+        for p, offset in positions.items():
+            self.advance(p, offset)
+        self.mode = Mode.TAIL
+        return positions, gaps
+
+    def fall_behind(self, reader: int | None = None) -> None:
+        """Leave the tail; ``reader`` is the private reader now feeding it, if one was started."""
+        self.mode = Mode.CATCH_UP
+        if reader is not None:
+            self.reader = reader
+
+    def drop_reader(self) -> int | None:
+        """Forget the private reader (to stop it); returns its id, if there was one."""
+        reader, self.reader = self.reader, None
+        return reader
+
+    def ride_tail(self) -> int | None:
+        """Back on the shared tail; returns the private reader to stop, if there was one."""
+        self.mode = Mode.TAIL
+        return self.drop_reader()
+
+    def close_partition(self, partition: int) -> None:
+        """``partition`` reached the ``to`` bound: nothing more is delivered from it."""
+        self.done.add(partition)
+
+    def close_caught_up(self, tail: dict[int, int]) -> None:
+        """`to.timestamp` passed on idle partitions: those level with the tail are done."""
+        self.done.update(p for p, o in self.open_positions().items() if p in tail and o >= tail[p])
+
+    # -- reading ----------------------------------------------------------------------------
 
     def verdict(
         self, partition: int, offset: int, start: int, timestamp_ms: int, *, tail: bool
@@ -138,7 +175,7 @@ def plan_start(
     Offsets below the log start are gone whatever they held: a ``retention`` gap at once.
     """
     bounds = snapshot.bounds
-    floors: dict[int, tuple[int, str]] = {}
+    floors: dict[int, tuple[int, GapReason]] = {}
     horizon = (
         snapshot.offsets_for_times.get(sub.horizon_ms, {}) if sub.horizon_ms is not None else {}
     )
@@ -160,7 +197,9 @@ def plan_start(
     resume = sub.resume
     assert resume is not None, "token subscriptions carry their resume entry"
     if resume.epoch != snapshot.epoch:
-        gaps = [Gap(p, None, floors[p][0], "topic-recreated") for p in sorted(bounds)]
+        gaps = [
+            Gap(sub.id, sub.topic, p, None, floors[p][0], "topic-recreated") for p in sorted(bounds)
+        ]
         return {p: floors[p][0] for p in bounds}, gaps, {}
     positions, gaps, withheld = {}, [], {}
     for p, b in sorted(bounds.items()):
@@ -173,7 +212,7 @@ def plan_start(
         if reason == "horizon" and b.start <= pos < floor:
             withheld[p] = floor  # a gap only if a record turns up below the horizon
         elif pos < floor:
-            gaps.append(Gap(p, (pos, floor), floor, reason))
+            gaps.append(Gap(sub.id, sub.topic, p, (pos, floor), floor, reason))
             pos = floor
         positions[p] = pos
     return positions, gaps, withheld

@@ -1,7 +1,9 @@
 """``gateway.audit``: who connected, subscribed, replayed, published and disconnected.
 
-Entries are the :class:`streams.audit.access.AccessEntry` records every writer uses, encoded by
-``access_record`` exactly like the CLI's. Unlike the CLI (which writes before serving a replay),
+The core reports what a session did as typed actions (``gateway.core.commands.AccessAction``);
+:func:`access_entry` is the one place that turns them into the
+:class:`schemas.access.AccessEntry` records every writer uses, encoded by ``access_record``
+exactly like the CLI's. Unlike the CLI (which writes before serving a replay),
 the gateway writes without holding the client: the core reports a subscription when its range
 is resolved, and holding a live stream on a broker round trip per subscribe would stall every
 resume. Writes are pipelined through one idempotent acks=all producer; a failure is logged and
@@ -12,18 +14,76 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import structlog
 
+from gateway.core.commands import (
+    AccessAction,
+    Connected,
+    Ended,
+    Published,
+    Subscribed,
+)
 from gateway.io.metrics import GatewayMetrics
+from schemas.access import AccessEntry, Action, RangeBound, Via, access_record
 from schemas.codec import Codec
 from schemas.contract import ACCESS_AUDIT
-from streams.audit.access import AccessEntry, access_record
 from streams.kafka import reliable_producer
 from streams.settings import Settings
 
 log = structlog.get_logger("gateway.audit")
 MAX_QUEUE = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class Who:
+    """The connection an action belongs to, as every entry names it."""
+
+    subject: str
+    session: str
+    peer: str
+    instance: str
+
+
+def access_entry(action: AccessAction, who: Who) -> AccessEntry:
+    """The access-audit entry of one action of the core, for the connection ``who``."""
+    topic: str | None = None
+    range_from: RangeBound = None
+    range_to: RangeBound = None
+    if isinstance(action, Connected):
+        kind, details = Action.CONNECT, {"role": action.role}
+    elif isinstance(action, Subscribed):
+        kind = Action.REPLAY if action.replay else Action.SUBSCRIBE
+        topic, range_from, to = action.topic, dict(action.positions), action.to
+        range_to = to if to is None or isinstance(to, Mapping) else str(to)
+        details = {"id": action.sub_id, "from": action.start, "gaps": str(action.gaps)}
+    elif isinstance(action, Ended):
+        kind = Action.REPLAY if action.caught_up else Action.SUBSCRIBE
+        topic, range_to = action.topic, dict(action.next)
+        details = {"id": action.sub_id, "event": "caught_up" if action.caught_up else "unsubscribe"}
+    elif isinstance(action, Published):
+        kind, topic, at = Action.PUBLISH, action.event_type, action.position
+        details = {
+            "event_id": action.event_id,
+            "partition": str(at.partition),
+            "offset": str(at.offset),
+        }
+    else:
+        kind, details = Action.DISCONNECT, {"by": action.by, "reason": action.reason}
+        if action.code is not None:
+            details["code"] = str(action.code)
+    return AccessEntry(
+        who.subject,
+        kind,
+        Via.GATEWAY,
+        topic=topic,
+        range_from=range_from,
+        range_to=range_to,
+        client_address=who.peer,
+        details={"session": who.session, "instance": who.instance, **details},
+    )
 
 
 class AuditWriter:
@@ -39,6 +99,10 @@ class AuditWriter:
     async def start(self) -> None:
         await self._producer.start()
         self._task = asyncio.create_task(self._run(), name="audit")
+
+    def record(self, actions: list[AccessAction], who: Who) -> None:
+        for action in actions:
+            self.write(access_entry(action, who))
 
     def write(self, entry: AccessEntry) -> None:
         try:

@@ -17,8 +17,9 @@ import time
 import structlog
 import typer
 
-from gateway.core.auth import JwtVerifier, mint_token
+from gateway.core.auth import mint_token
 from gateway.core.errors import GatewayError
+from gateway.io.jwks import verifier_for
 from gateway.io.settings import DEV_JWT_KID, load_gateway_settings
 from gateway.io.tls import TlsConfigError
 from streams.settings import load_settings
@@ -90,7 +91,7 @@ def mint(
         lifetime_s=ttl,
     )
     try:  # a token the gateway would refuse is no use to anyone: say why instead
-        JwtVerifier(gw.auth_config(base)[0]).verify(token)
+        verifier_for(gw.auth_config(base)[0]).verify(token)
     except GatewayError as err:
         typer.secho(f"error: the gateway would refuse it: {err.message}", err=True, fg="red")
         raise typer.Exit(2) from None
@@ -105,7 +106,7 @@ def check(token: str = typer.Argument(..., help="The JWT to verify.")) -> None:
     """Verify a token as the gateway would and print what it grants (exit 1 if refused)."""
     auth, _ = load_gateway_settings().auth_config(load_settings())
     try:
-        who = JwtVerifier(auth).verify(token)
+        who = verifier_for(auth).verify(token)
     except GatewayError as err:
         typer.echo(f"refused: {err.code}: {err.message}", err=True)
         raise typer.Exit(1) from None

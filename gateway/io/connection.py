@@ -1,5 +1,6 @@
-"""One client connection: feeds its :class:`~gateway.core.session.Session`, sends what it says, runs
-the commands it asks for. All decisions are the core's; this module only moves data.
+"""One client connection: feeds its :class:`~gateway.core.session.Session`, sends what it says,
+has its commands run (``dispatch.py``) and its access actions recorded (``audit.py``). All
+decisions are the core's; this module only moves data.
 
 * **Feeding.** Every call into the core goes through :meth:`Connection.call` (or the batch
   feeders), which turns any unexpected exception into ``fail(InternalError)`` (close 4001, the
@@ -20,6 +21,8 @@ the commands it asks for. All decisions are the core's; this module only moves d
 * **Keepalive.** Our own, not websockets': theirs only starts timing the pong once the ping is
   written out, which for a peer that never reads is never. Here the ping timeout covers
   writing the ping too, and a peer that misses it is aborted.
+* **Ending.** However the connection ends (a close the core asked for, a cut, the client
+  leaving), the session is told and reports it once for the access audit.
 """
 
 from __future__ import annotations
@@ -27,8 +30,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any
 
 import structlog
 from websockets.asyncio.server import ServerConnection
@@ -36,18 +39,16 @@ from websockets.exceptions import ConnectionClosed
 from websockets.protocol import State
 
 from gateway.core import commands as c
-from gateway.core.errors import InternalError
+from gateway.core.errors import ClosingError, InternalError
 from gateway.core.records import Record, SharedFrame
 from gateway.core.session import Session
+from gateway.io.audit import Who
 from gateway.io.catchup import CatchUpJob
-from gateway.io.dispatch import now_ms, run_command
-from streams.audit.access import AccessEntry, Action, Via
-
-if TYPE_CHECKING:
-    from gateway.io.hub import Hub
+from gateway.io.clock import now_ms
+from gateway.io.dispatch import Dispatcher
+from gateway.io.hub import Hub
 
 log = structlog.get_logger("gateway.connection")
-GAP_PREFIX = b'{"op":"gap"'
 CLOSE_TIMEOUT_S = 5.0  # from asking a close to aborting a peer that did not complete it
 
 
@@ -56,7 +57,6 @@ class Connection:
 
     __slots__ = (
         "_again",
-        "_audited_close",
         "_deadline",
         "_out",
         "_pumping",
@@ -65,14 +65,13 @@ class Connection:
         "_tasks",
         "_writer",
         "closing",
+        "commands",
         "finished",
         "gone",
         "hub",
         "id",
-        "jobs",
         "peer",
         "session",
-        "watching",
         "ws",
     )
 
@@ -83,15 +82,13 @@ class Connection:
         self._queued = 0
         self._deadline: asyncio.TimerHandle | None = None
         self._writer: asyncio.Task[None] | None = None
-        self.jobs: dict[str, CatchUpJob] = {}
-        self.watching: set[str] = set()
+        self.commands = Dispatcher(hub, self)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._pumping = self._again = False
         self._subs = 0
         self.closing: c.Close | None = None
         self.gone = False
         self.finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._audited_close = False
 
     # -- feeding the core -------------------------------------------------------------------
 
@@ -107,6 +104,26 @@ class Connection:
     @property
     def log(self) -> Any:
         return log.bind(conn=self.id, sub=self.session.principal.sub)
+
+    def warn(self, what: str, **fields: Any) -> None:
+        self.log.warning(what, **fields)
+
+    # -- what the hub asks (``hub.Client``) --------------------------------------------------
+
+    def busy(self) -> bool:
+        return bool(self.session.subscriptions)
+
+    def held(self) -> int:
+        return self.session.queued
+
+    def is_closing(self) -> bool:
+        return self.closing is not None
+
+    def fail(self, error: ClosingError, now: int) -> None:
+        self.call(self.session.fail, error, now)
+
+    def drain(self, now: int) -> None:
+        self.call(self.session.begin_drain, now)
 
     def _internal(self, what: str) -> None:
         self.hub.metrics.internal_errors.inc()
@@ -173,8 +190,9 @@ class Connection:
                     out = self.session.take()
                 for frame in out.frames:
                     self._enqueue(frame)
+                self._report(out)
                 for command in out.commands:
-                    self._run(command)
+                    self.commands.run(command)
                 if out.close is not None and self.closing is None:
                     self._close(out.close)
                 if not (self._again or out.frames or out.commands):
@@ -197,8 +215,6 @@ class Connection:
             return
         if isinstance(frame, SharedFrame):
             self.hub.metrics.events_sent.inc(frame.events)
-        elif frame.startswith(GAP_PREFIX):
-            self.hub.metrics.gaps.inc()
         if self._out is None:
             self._out = deque()
         self._out.append(frame)
@@ -229,9 +245,16 @@ class Connection:
         if not self.gone and self.closing is None:
             self.pump()  # the queue drained: maybe restore a demoted client
 
+    def _report(self, out: c.Output) -> None:
+        """Count the gaps and record the access actions the core reported."""
+        if out.gaps:
+            self.hub.metrics.gaps.inc(len(out.gaps))
+        if out.audit:
+            who = Who(self.session.principal.sub, self.id, self.peer, self.hub.instance)
+            self.hub.record(out.audit, who)
+
     def _close(self, close: c.Close) -> None:
         self.closing = close
-        self._audited_close = True
         self.hub.metrics.closes.labels(close.reason).inc()
         self.log.info("closing", code=close.code, reason=close.reason)
         loop = asyncio.get_running_loop()
@@ -245,9 +268,7 @@ class Connection:
             return
         self.hub.metrics.aborts.labels(reason).inc()
         self.log.info("aborting", reason=reason, buffered=self.buffered())
-        if not self._audited_close:
-            self._audited_close = True
-            self._audit_disconnect({"by": "gateway", "reason": reason})
+        self.call(self.session.on_disconnected, "gateway", reason)
         transport.abort()
 
     async def _keepalive(self) -> None:
@@ -264,12 +285,7 @@ class Connection:
             except ConnectionClosed:
                 return
 
-    # -- commands ---------------------------------------------------------------------------
-
-    def _run(self, command: c.Command) -> None:
-        run_command(self, command)
-
-    def spawn(self, coro: Any) -> None:
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -299,33 +315,18 @@ class Connection:
         self.gone = True
         if not self.finished.done():
             self.finished.set_result(None)
-        for topic in self.watching:
-            self.hub.tail(topic).remove(self)
-        for job in self.jobs.values():
-            self.hub.pool.stop_job(job)
+        self.commands.release()
         for task in self._tasks:
             task.cancel()
         if self._writer is not None:
             self._writer.cancel()
         if self._deadline is not None:
             self._deadline.cancel()
-        self.watching.clear()
-        self.jobs.clear()
         self._out = None
         self._queued = 0
         self.session.on_released()
         self.hub.metrics.subscriptions.dec(self._subs)
         self._subs = 0
-        if not self._audited_close:
-            self._audit_disconnect({"code": str(self.ws.close_code), "by": "client"})
-
-    def _audit_disconnect(self, details: dict[str, str]) -> None:
-        self.hub.write_audit(
-            AccessEntry(
-                self.session.principal.sub,
-                Action.DISCONNECT,
-                Via.GATEWAY,
-                client_address=self.peer,
-                details={"session": self.id, **details},
-            )
-        )
+        # the client left (or the close we asked is done: then the core reported it already)
+        self.session.on_disconnected("client", "closed", self.ws.close_code)
+        self._report(self.session.take())

@@ -7,37 +7,66 @@ keep the budget from the others.
 
 Nothing here is shared between instances: two gateways only share Kafka, and a client resumes on
 either with its token (ARCHITECTURE.md, "Horizontal scale").
+
+The hub sees connections only through :class:`Client` (tick, fail, drain, what they hold), so
+it imports nothing of ``connection.py``, which is built on top of it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Hashable, Mapping
+from typing import Protocol
 
 import structlog
 
-from gateway.core import commands as c
 from gateway.core.budget import SendBudget
-from gateway.core.errors import SlowConsumer
+from gateway.core.commands import AccessAction
+from gateway.core.errors import ClosingError, SlowConsumer
 from gateway.core.records import Record
 from gateway.core.tokens import ResumeKeyring
-from gateway.io.audit import AuditWriter
+from gateway.io.audit import AuditWriter, Who
 from gateway.io.catchup import CatchUpPool
-from gateway.io.connection import Connection, now_ms
+from gateway.io.clock import now_ms
 from gateway.io.kafka_io import DecodedCache, Resolver
 from gateway.io.metrics import GatewayMetrics
 from gateway.io.publisher import Publisher
 from gateway.io.settings import GatewaySettings
 from gateway.io.tail import TailReader
-from schemas.codec import Codec, codec_for
+from schemas.codec import Codec
 from schemas.contract import EVENT_TYPES
-from streams.audit.access import AccessEntry, Action, Via
+from schemas.formats import codec_for
 from streams.settings import Settings
 
 log = structlog.get_logger("gateway.hub")
 SLOW_TICK_EVERY = 25  # connections without subscriptions are ticked every 25th tick (JWT expiry)
+
+
+class Client(Hashable, Protocol):
+    """What the hub needs of a connection."""
+
+    @property
+    def finished(self) -> asyncio.Future[None]:
+        """Done once the connection is released."""
+
+    def busy(self) -> bool:
+        """Has subscriptions (ticked every tick; the others only now and then)."""
+
+    def held(self) -> int:
+        """Bytes queued for the client."""
+
+    def is_closing(self) -> bool:
+        """A close was asked: what it holds is being freed."""
+
+    def tick(self, now: int) -> None: ...
+
+    def fail(self, error: ClosingError, now: int) -> None: ...
+
+    def drain(self, now: int) -> None: ...
+
+    def abort(self, reason: str) -> None:
+        """Cut the TCP connection (the peer does not complete a close)."""
 
 
 class Hub:
@@ -65,7 +94,7 @@ class Hub:
         self.audit = (
             AuditWriter(base, self.codec, self.metrics, instance) if settings.audit else None
         )
-        self.connections: set[Connection] = set()
+        self.connections: set[Client] = set()
         self._tails: dict[str, TailReader] = {}
         self._ticker: asyncio.Task[None] | None = None
         self.draining = False
@@ -143,7 +172,7 @@ class Hub:
             count += 1
             now = now_ms()
             for conn in tuple(self.connections):
-                if conn.session.subscriptions or count % SLOW_TICK_EVERY == 0:
+                if conn.busy() or count % SLOW_TICK_EVERY == 0:
                     conn.tick(now)
             self._shed(now)
             self.metrics.send_budget_used.set(self.budget.used)
@@ -151,15 +180,18 @@ class Hub:
     def _shed(self, now: int) -> None:
         if self.budget.room() > 0:
             return
-        open_, freeing = [], 0
+        open_: list[tuple[Client, int]] = []
+        freeing = 0
         for conn in self.connections:
-            if conn.closing is None:
-                open_.append((conn, conn.session.queued))
+            if conn.is_closing():
+                freeing += conn.held()
             else:
-                freeing += conn.session.queued
-        for conn in self.budget.shed(open_, freeing):
-            conn.log.warning("send budget full: closing the connection holding the most")
-            conn.call(conn.session.fail, SlowConsumer("the gateway's send budget is full"), now)
+                open_.append((conn, conn.held()))
+        shed = self.budget.shed(open_, freeing)
+        if shed:
+            log.warning("send budget full: closing the connections holding the most", n=len(shed))
+        for conn in shed:
+            conn.fail(SlowConsumer("the gateway's send budget is full"), now)
 
     async def drain(self, deadline_s: float) -> int:
         """Checkpoint and close every connection with the retry code; wait until they are gone
@@ -167,7 +199,7 @@ class Hub:
         self.draining = True
         now = now_ms()
         for conn in tuple(self.connections):
-            conn.call(conn.session.begin_drain, now)
+            conn.drain(now)
         waiting = [conn.finished for conn in self.connections]
         if waiting:
             await asyncio.wait(waiting, timeout=deadline_s)
@@ -175,47 +207,7 @@ class Hub:
 
     # -- audit ------------------------------------------------------------------------------
 
-    def write_audit(self, entry: AccessEntry) -> None:
-        if self.audit is not None:
-            self.audit.write(entry)
-
-    def audit_entry(self, conn: Connection, command: c.Audit) -> AccessEntry:
-        """Map the core's audit lines onto AccessAuditEntry actions."""
-        d: Mapping[str, Any] = command.detail
-        sub = conn.session.principal.sub
-        details = {"session": conn.id, "instance": self.instance}
-        if command.action == "subscribe":
-            start = str(d.get("from"))
-            to = d.get("to")
-            return AccessEntry(
-                sub,
-                Action.SUBSCRIBE if start == "latest" and to is None else Action.REPLAY,
-                Via.GATEWAY,
-                topic=str(d.get("topic")),
-                range_from=d.get("positions"),
-                range_to=to if isinstance(to, Mapping) else (None if to is None else str(to)),
-                client_address=conn.peer,
-                details={
-                    **details,
-                    "id": str(d.get("id")),
-                    "from": start,
-                    "gaps": str(d.get("gaps")),
-                },
-            )
-        if command.action == "close":
-            return AccessEntry(
-                sub,
-                Action.DISCONNECT,
-                Via.GATEWAY,
-                client_address=conn.peer,
-                details={**details, "code": str(d.get("code")), "reason": str(d.get("reason"))},
-            )
-        return AccessEntry(  # unsubscribe, caught_up: the end of a subscription or replay
-            sub,
-            Action.REPLAY if command.action == "caught_up" else Action.SUBSCRIBE,
-            Via.GATEWAY,
-            topic=str(d.get("topic")),
-            range_to=d.get("next"),
-            client_address=conn.peer,
-            details={**details, "id": str(d.get("id")), "event": command.action},
-        )
+    def record(self, actions: list[AccessAction], who: Who) -> None:
+        """Write what the core reported to the access audit (when it is on)."""
+        if self.audit is not None and actions:
+            self.audit.record(actions, who)

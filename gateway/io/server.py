@@ -33,21 +33,22 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
-from gateway.core.auth import JwtVerifier, Principal, select_subprotocol
-from gateway.core.errors import HandshakeError
+from gateway.core.auth import Principal, select_subprotocol
+from gateway.core.errors import CloseCode, HandshakeError, InternalError
 from gateway.core.handshake import Handshake
 from gateway.core.limits import ConnectionLimiter, Lease
 from gateway.core.origin import OriginPolicy, own_origins
 from gateway.core.session import Session
-from gateway.io.connection import CLOSE_TIMEOUT_S, Connection, now_ms
+from gateway.io.clock import now_ms
+from gateway.io.connection import CLOSE_TIMEOUT_S, Connection
 from gateway.io.http import json_response, method_not_allowed
 from gateway.io.hub import Hub
+from gateway.io.jwks import verifier_for
 from gateway.io.ops import serve_ops
 from gateway.io.settings import GatewaySettings
 from gateway.io.static_files import StaticFiles
 from gateway.io.tls import hsts_header, load_tls
 from gateway.io.wire import GatewayWire
-from streams.audit.access import AccessEntry, Action, Via
 from streams.settings import Settings
 
 log = structlog.get_logger("gateway.server")
@@ -65,7 +66,7 @@ class GatewayServer:
         self.instance = settings.instance or f"{socket.gethostname()}:{os.getpid()}"
         self.hub = Hub(base, settings, self.instance)
         auth, self.dev_keys = settings.auth_config(base)
-        self.verifier = JwtVerifier(auth)
+        self.verifier = verifier_for(auth)
         self._verify_in_thread = bool(auth.jwks_url)
         self.limiter = ConnectionLimiter(
             settings.max_connections_per_subject, settings.max_connections_per_ip
@@ -132,7 +133,7 @@ class GatewayServer:
     async def handler(self, ws: ServerConnection) -> None:
         admitted = self._admitted.pop(ws, None)
         if admitted is None:  # cannot happen: process_request admitted every upgraded request
-            await ws.close(4001, "internal_error")
+            await ws.close(CloseCode.INTERNAL_ERROR, InternalError.code)
             return
         principal, lease = admitted
         hub = self.hub
@@ -149,15 +150,6 @@ class GatewayServer:
         hub.metrics.connections.inc()
         hub.metrics.connections_total.inc()
         conn.log.info("connected", peer=conn.peer, role=principal.role)
-        hub.write_audit(
-            AccessEntry(
-                principal.sub,
-                Action.CONNECT,
-                Via.GATEWAY,
-                client_address=conn.peer,
-                details={"session": conn.id, "instance": self.instance, "role": principal.role},
-            )
-        )
         try:
             await conn.serve()
         finally:
@@ -222,8 +214,7 @@ class GatewayServer:
             self.public.close(close_connections=False)  # stop accepting; clients get our close
         left = await self.hub.drain(s.drain_deadline_s * 0.8)
         for conn in tuple(self.hub.connections):  # past the deadline: cut what is left
-            if conn.ws.transport is not None:
-                conn.ws.transport.abort()
+            conn.abort("drain_deadline")
         if self.public is not None:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(

@@ -22,8 +22,8 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.core.auth import AuthConfig, VerificationKey
+from gateway.core.config import SessionConfig
 from gateway.core.origin import origin_of, valid_entry
-from gateway.core.session import SessionConfig
 from streams.settings import Settings, unknown_variables
 
 ENV_PREFIX = "REGSTREAM_GATEWAY_"

@@ -17,7 +17,16 @@
 
 export const SUBPROTOCOL = "regstream.v1";
 export const GAP_TOKEN_REJECTED = "resume-token-rejected";
-const TOKEN_REJECTED = new Set([4510, 4511, 4512, 4513, 4520]);
+// The close codes this module acts on, copied from gateway/core/errors.py (a module for browsers
+// cannot import it); tests/unit/client/test_close_codes.py checks them against it.
+export const CLOSE_CODES = Object.freeze({
+  retry: Object.freeze([4000, 4499]), // reconnect and resume
+  terminal: Object.freeze([4500, 4999]), // do not reconnect with the same state
+  authExpired: 4002, // a fresh JWT first
+  rateLimited: 4004, // a longer wait
+  tokenRejected: Object.freeze([4510, 4511, 4512, 4513, 4520]), // start over without the token
+});
+const TOKEN_REJECTED = new Set(CLOSE_CODES.tokenRejected);
 
 // -- pure parts (unit-tested in tests/unit/client/test_client_js.py) ---------------------------
 
@@ -43,9 +52,14 @@ export class Backoff {
 
 /** What to do after a close: decided by the close-code range alone (docs/protocol.md §8). */
 export function decideClose(code) {
-  if (typeof code !== "number" || code < 4000 || code > 4999) return { reconnect: true };
-  if (code < 4500) {
-    return { reconnect: true, refreshCredentials: code === 4002, longerBackoff: code === 4004 };
+  const [first, last] = [CLOSE_CODES.retry[0], CLOSE_CODES.terminal[1]];
+  if (typeof code !== "number" || code < first || code > last) return { reconnect: true };
+  if (code <= CLOSE_CODES.retry[1]) {
+    return {
+      reconnect: true,
+      refreshCredentials: code === CLOSE_CODES.authExpired,
+      longerBackoff: code === CLOSE_CODES.rateLimited,
+    };
   }
   return { reconnect: false, tokenRejected: TOKEN_REJECTED.has(code) };
 }

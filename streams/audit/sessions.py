@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from schemas.codec import codec_for
 from schemas.contract import ACCESS_AUDIT
+from schemas.formats import codec_for
 from streams.replay.filters import RowFilter
 from streams.replay.ranges import Bound
 from streams.replay.rows import BadRecord, Row, RowDecoder

@@ -27,7 +27,7 @@ from typing import Any
 
 from aiokafka import ConsumerRecord
 
-from schemas.codec import codec_for
+from schemas.formats import codec_for
 from streams.audit.continuity import Continuity, Gap
 from streams.pipeline.hashchain import ChainBreak, ChainRecord, ChainVerifier, VerifyReport
 from streams.replay.progress import NoProgress, ProgressSink

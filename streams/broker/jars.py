@@ -55,9 +55,3 @@ def ensure_classpath(pom: Path = POM) -> Path:
         raise BrokerError("Maven could not fetch the Kafka jars:\n" + "\n".join(tail))
     staging.rename(libs)
     return libs
-
-
-def kafka_version(libs: Path) -> str:
-    """The Kafka version of a fetched classpath, read from the broker jar's name."""
-    jar = next(libs.glob("kafka_2.13-*.jar"))
-    return jar.stem.removeprefix("kafka_2.13-")

@@ -18,12 +18,8 @@ from pathlib import Path
 import orjson
 import typer
 
-from schemas.codec import codec_for
-from streams.kafka import BrokerUnavailable
-from streams.settings import Settings, load_settings
-from streams.topics import create_topics
-from streams.worker.config import load_worker_settings
-from streams.worker.deadletters import (
+from schemas.formats import codec_for
+from streams.dlq import (
     DeadLetter,
     ReplayReport,
     Selection,
@@ -31,6 +27,10 @@ from streams.worker.deadletters import (
     replay_fixed,
     replay_unchanged,
 )
+from streams.kafka import BrokerUnavailable
+from streams.settings import Settings, load_settings
+from streams.topics import create_topics
+from streams.worker.config import load_worker_settings
 from streams.worker.suspects import Suspect, SuspectLog, describe, suspects_spec
 
 app = typer.Typer(help="Dead letters on events.dlq: inspect and replay.", no_args_is_help=True)

@@ -5,13 +5,12 @@ twice; remembering every id forever would grow without end. Ids are remembered f
 after they were first seen (a duplicate does not extend that), and then forgotten, so the store
 holds roughly the ids first seen in the last window of each partition's traffic.
 
-Why it survives restarts: the store is a changelog-backed Faust ``Table`` (no ``default``, JSON
-values). Every write goes to its changelog topic; a restarted or rebalanced worker rebuilds the
-table from it before processing, then calls :meth:`Deduper.rebuild_index`. The table is written
-from inside the stream, so Faust puts each change in the changelog partition of the record being
-processed: expiry therefore only deletes ids that were recorded from the *current record's*
-partition. A plain Table is what this needs; a windowed table would split lookups per window
-instead.
+Why it survives restarts: the store is the worker's ``dedupe`` table
+(:mod:`streams.worker.state`): a dict whose changes go, in the batch's own transaction, to a
+compacted changelog topic; a restarted or rebalanced worker reads it back before processing, then
+calls :meth:`Deduper.rebuild_index`. Each change lands in the changelog partition of the record
+being processed, so expiry only deletes ids that were recorded from the *current record's*
+partition. One flat mapping is what this needs; a windowed store would split lookups per window.
 
 Redelivery is not duplication. After a crash, records after the last committed offset come again,
 and the store may already hold their ids (its changelog write got out before the crash). Treating
@@ -127,7 +126,8 @@ class Deduper:
         return deleted
 
     def rebuild_index(self) -> int:
-        """Rebuild the expiry index from the store (after table recovery); return ids indexed."""
+        """Rebuild the expiry index from the store (after its changelog was read back); return the
+        number of ids indexed."""
         entries: dict[tuple[str, int], list[tuple[int, str]]] = {}
         for event_id, value in self._store.items():
             if value:

@@ -13,8 +13,9 @@ Definition (what an independent verifier needs):
   (``1.5e-7``, where Python's json module writes ``1.5e-07``), NaN/Infinity as ``null`` (hence
   checks refuse them).
 
-The chain head (last event_id, prev_hash, hash per key) lives in a mapping: a changelog-backed Faust
-table in the worker, so the chain continues across restarts and rebalances.
+The chain head (last event_id, prev_hash, hash per key) lives in a mapping: the worker's
+changelog-backed ``chain`` table (:mod:`streams.worker.state`), so the chain continues across
+restarts and rebalances.
 
 Idempotency. Delivery is at-least-once underneath (and exactly-once only where transactions are on),
 so after a crash the same entry can be processed again. Appending it again would fork the chain: two
@@ -42,6 +43,8 @@ from typing import Any, Final, NamedTuple
 
 import orjson
 
+from streams.errors import StreamsError
+
 GENESIS_HASH: Final = "0" * 64
 
 
@@ -62,7 +65,7 @@ class ChainLink(NamedTuple):
     hash: str
 
 
-class ChainConflict(ValueError):
+class ChainConflict(StreamsError, ValueError):
     """An event_id already chained arrived with different content."""
 
     dlq_reason = "invalid:audit-event-id-reused"
@@ -77,8 +80,8 @@ def _require_same(link: ChainLink, key: str, event_id: str, entry: Mapping[str, 
 class HashChain:
     """Appends entries to per-key chains whose heads live in ``state``.
 
-    ``state`` maps key → ``[last_event_id, prev_hash, hash]`` (a list, as a JSON-serialized Faust
-    table gives it back). The Faust table must be created without a ``default``.
+    ``state`` maps key → ``[last_event_id, prev_hash, hash]`` (a list, as its JSON changelog gives
+    it back); a key with no chain yet must be absent, not defaulted.
     """
 
     def __init__(self, state: MutableMapping[str, Any]) -> None:

@@ -1,4 +1,4 @@
-"""The per-record function the Faust agent calls: checks → rules → dedupe → enrich → audit chain.
+"""The per-record function the worker calls: checks → rules → dedupe → enrich → audit chain.
 
 Pure apart from the stores it is handed (dedupe table, chain table, agent directory), so the whole
 path of one record is unit-tested without Kafka. Decoding happens before (the codec at the edge) and
@@ -51,7 +51,8 @@ class PipelineConfig:
 
 @dataclass(frozen=True, slots=True)
 class Stores:
-    """The state one worker process reads and writes; Faust tables in the app, dicts in tests."""
+    """The state one worker process reads and writes: changelog-backed tables in the worker
+    (:mod:`streams.worker.state`), plain dicts in tests."""
 
     dedupe: Deduper
     chain: HashChain

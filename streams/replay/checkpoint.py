@@ -30,13 +30,14 @@ from typing import Any, BinaryIO
 
 import orjson
 
+from streams.errors import StreamsError
 from streams.replay.ranges import OffsetRange
 
 VERSION = 1
 COUNTERS = ("length", "records", "rows", "filtered", "bad", "lost")
 
 
-class CheckpointMismatch(ValueError):
+class CheckpointMismatch(StreamsError, ValueError):
     """The checkpoint file was written by a different export."""
 
 

@@ -26,9 +26,11 @@ from typing import Literal
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
-from schemas.codec import codec_for
+from schemas.access import AccessEntry, Action, Via
 from schemas.contract import ACCESS_AUDIT
-from streams.audit.access import AccessEntry, Action, Via, record_access
+from schemas.formats import codec_for
+from streams.access_log import record_access
+from streams.errors import StreamsError
 from streams.replay.checkpoint import (
     Checkpoint,
     durable_length,
@@ -49,7 +51,7 @@ OnError = Literal["fail", "skip"]
 CHECKPOINT_EVERY = 10_000
 
 
-class ExportFailed(RuntimeError):
+class ExportFailed(StreamsError, RuntimeError):
     """A bad record stopped the export (``on_error="fail"``); ``bad`` says which and why."""
 
     def __init__(self, bad: BadRecord) -> None:

@@ -25,6 +25,7 @@ from schemas.catalog import snake_case
 from schemas.codec import Codec
 from schemas.contract import ACCESS_AUDIT, BATCH, short_name
 from schemas.errors import DecodeError
+from streams.errors import StreamsError
 from streams.publish_file import resolve_event_type
 
 Row = dict[str, Any]
@@ -41,7 +42,7 @@ class KafkaRecord(Protocol):
     value: bytes | None
 
 
-class BadRecord(Exception):
+class BadRecord(StreamsError):
     """A record that is not a decodable event of the expected type, with where it sits."""
 
     def __init__(self, topic: str, partition: int, offset: int, reason: str) -> None:

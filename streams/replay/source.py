@@ -25,6 +25,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaConnectionError, OffsetOutOfRangeError
 
+from streams.errors import StreamsError
 from streams.kafka import BrokerUnavailable, admin_client, committed_consumer
 from streams.replay.ranges import AtTime, Bound, Lookups, OffsetRange, plan_ranges
 from streams.settings import Settings
@@ -39,7 +40,7 @@ MAX_RECORDS = 5_000
 POLL_MS = 1_000
 
 
-class UnknownTopic(LookupError):
+class UnknownTopic(StreamsError, LookupError):
     """The topic does not exist on the cluster."""
 
 
@@ -178,7 +179,7 @@ async def read_plan(
                 # retention moved the log start past our position: the loop reports it
 
 
-class RangeUnavailable(LookupError):
+class RangeUnavailable(StreamsError, LookupError):
     """The log ends before the planned end: the topic was recreated or truncated."""
 
 

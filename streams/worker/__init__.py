@@ -19,7 +19,6 @@ Small modules, one job each (docs/pipeline.md, "The worker", tells the story):
 - :mod:`~streams.worker.directory`   the agent directory: ``ref.agents`` replicated into memory
 - :mod:`~streams.worker.reading`     reading a whole topic without a consumer group
 - :mod:`~streams.worker.metrics`     Prometheus text for the optional web port
-- :mod:`~streams.worker.deadletters` reading and re-publishing ``events.dlq`` (``regstream dlq``)
 - :mod:`~streams.worker.app`         the Faust app, its agent and signals (imports Faust)
 
 Only :mod:`streams.cli.worker` imports :mod:`~streams.worker.app`; everything else here is plain

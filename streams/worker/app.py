@@ -33,8 +33,8 @@ import faust
 from faust.types import TP
 from mode import CrashingSupervisor
 
-from schemas.codec import codec_for
 from schemas.contract import EVENT_TYPES
+from schemas.formats import codec_for
 from streams.settings import Settings
 from streams.worker.config import WorkerSettings
 from streams.worker.delivery import delivery_for

@@ -36,6 +36,7 @@ from schemas.catalog import TopicCatalog
 from schemas.codec import Codec
 from schemas.splice import BatchSplicer, SplicedEvent
 from streams.batching import Outgoing
+from streams.errors import StreamsError
 from streams.pipeline.coordinates import Coordinates
 
 Headers = list[tuple[str, bytes]]
@@ -51,7 +52,7 @@ class Passed(NamedTuple):
     item: bytes
 
 
-class OutputTooLarge(ValueError):
+class OutputTooLarge(StreamsError, ValueError):
     """An enriched event does not fit in a Kafka record."""
 
     dlq_reason = "output-too-large"

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import orjson
 
+from schemas.access import AccessEntry, Action, Via
 from schemas.codec import AvroCodec
-from streams.audit.access import AccessEntry, Action, Via, record_access
+from streams.access_log import record_access
 from streams.settings import Settings
 from streams.topics import create_topics
 from tests.integration.helpers import read_all, settings_env

@@ -16,6 +16,8 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
+from schemas.codec import AvroCodec
+from streams.kafka import committed_consumer
 from streams.settings import Settings
 from streams.topics import create_topics
 from tests.integration.test_gateway_helpers import (
@@ -186,15 +188,14 @@ async def test_from_timestamp_starts_per_partition_at_that_time(
     gateway: GatewayProcess, gw_settings: Settings
 ) -> None:
     await produce_batches(gw_settings, TOPIC, 4)
-    await asyncio.sleep(0.05)
-    since = int(time.time() * 1000)
-    await asyncio.sleep(0.05)
+    since = int(time.time() * 1000) + 1  # after every record written so far (producer clock)
+    await asyncio.sleep(0.002)  # a clock condition: what is written next is stamped after `since`
     later = await produce_batches(gw_settings, TOPIC, 4)
     client = await subscribed(gateway, gw_settings, **{"from": {"timestamp": since}})
     try:
         got = await client.collect(4, 30)
-        await asyncio.sleep(0.3)
-        assert {e["event_id"] for e in client.events()} == set(later)
+        markers = await client.drained(gw_settings, TOPIC)
+        assert {e["event_id"] for e in client.events()} - markers == set(later)
         assert {e["event_id"] for e in got} == set(later)
     finally:
         await client.close()
@@ -234,8 +235,8 @@ async def test_filters_select_server_side_and_positions_still_advance(
         await produce_batches(gw_settings, TOPIC, 2, 2, tweak=make("agent-aml", "INFO"))
         await produce_batches(gw_settings, TOPIC, 2, 2, tweak=make("agent-kyc", "CRITICAL"))
         got = await client.collect(len(hits), 30)
-        await asyncio.sleep(0.5)
-        assert {e["event_id"] for e in client.events()} == set(hits)
+        markers = await client.drained(gw_settings, TOPIC, tweak=make("agent-aml", "HIGH"))
+        assert {e["event_id"] for e in client.events()} - markers == set(hits)
         assert all(e["payload"]["agent_id"] == "agent-aml" for e in got)
         checkpoint = await client.until("checkpoint", 15)
         assert checkpoint["token"]
@@ -260,6 +261,52 @@ async def test_unauthorized_topic_and_unknown_op_are_error_frames(
 
 
 # -- static files and ops -------------------------------------------------------------------
+
+
+async def test_the_access_audit_records_a_whole_connection(
+    gateway: GatewayProcess, gw_settings: Settings
+) -> None:
+    """Connect, subscribe, unsubscribe, leave: each is one entry on the audit topic, all naming
+    the same session and instance (the core reports them, ``gateway.io.audit`` writes them)."""
+    subject = f"auditor-{uuid.uuid4().hex[:8]}"
+    client = await WsClient.open(gateway.url, token(gw_settings, subject))
+    assert (await client.next())["op"] == "hello"
+    await client.send({"op": "subscribe", "id": "a", "topic": TOPIC})
+    await client.until("subscribed")
+    await client.send({"op": "unsubscribe", "id": "a"})
+    await client.until("unsubscribed")
+    await client.close()
+    entries = await audit_entries(gw_settings, subject, until_action="DISCONNECT")
+    assert [(e["action"], e["details"].get("event")) for e in entries] == [
+        ("CONNECT", None),
+        ("SUBSCRIBE", None),
+        ("SUBSCRIBE", "unsubscribe"),
+        ("DISCONNECT", None),
+    ]
+    assert len({(e["details"]["session"], e["details"]["instance"]) for e in entries}) == 1
+    assert entries[1]["topic"] == TOPIC and entries[1]["details"]["from"] == "latest"
+    assert entries[-1]["details"]["by"] == "client" and entries[-1]["details"]["code"] == "1000"
+
+
+async def audit_entries(
+    settings: Settings, subject: str, *, until_action: str, timeout_s: float = 60.0
+) -> list[dict[str, Any]]:
+    """``subject``'s access-audit entries, read until one with ``until_action`` arrived."""
+    codec = AvroCodec()
+    consumer = committed_consumer(settings, settings.audit_topic)
+    await consumer.start()
+    found: list[dict[str, Any]] = []
+    try:
+        async with asyncio.timeout(timeout_s):
+            while not any(e["action"] == until_action for e in found):
+                for batch in (await consumer.getmany(timeout_ms=500)).values():
+                    for rec in batch:
+                        entry = codec.decode(rec.value).record
+                        if entry["subject"] == subject:
+                            found.append(entry)
+    finally:
+        await consumer.stop()
+    return found
 
 
 def test_static_files_with_types_and_no_traversal(gateway: GatewayProcess) -> None:

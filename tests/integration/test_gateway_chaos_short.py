@@ -42,6 +42,7 @@ class ChaosClient:
     fatal: list[str] = field(default_factory=list)
     token: str | None = None
     sessions: int = 0
+    subscribed: asyncio.Event = field(default_factory=asyncio.Event)
 
     def take(self, events: list[dict[str, Any]]) -> None:
         for e in events:
@@ -64,6 +65,8 @@ class ChaosClient:
             self.take([f["event"]])
         elif op == "checkpoint":
             self.token = f["token"]
+        elif op == "subscribed":
+            self.subscribed.set()
         elif op == "gap":
             self.gaps.append(f)
         elif op == "error":
@@ -161,7 +164,8 @@ async def run_chaos(
     ]
     tasks = [asyncio.create_task(c.run(url, calm, done)) for c in crowd]
     try:
-        await asyncio.sleep(1.0)  # everyone subscribed from earliest on the empty topic
+        async with asyncio.timeout(60):  # everyone subscribed from earliest on the empty topic
+            await asyncio.gather(*(c.subscribed.wait() for c in crowd))
         producing = asyncio.create_task(produce(settings, rate, duration_s, per_record))
         for _ in range(kills):
             await asyncio.sleep(duration_s / (kills + 1))

@@ -320,6 +320,33 @@ class WsClient:
                 await self.next(left)
         return self.events()
 
+    async def drained(
+        self,
+        settings: Settings,
+        event_type: str,
+        *,
+        partitions: int | None = None,
+        tweak: Callable[[dict[str, Any]], None] | None = None,
+        timeout_s: float = 30.0,
+    ) -> set[str]:
+        """Everything the gateway had for this client up to now has arrived: one marker event
+        is written to every partition (``tweak`` makes it pass the subscription's filter) and
+        read back; partitions are delivered in order, so nothing written before a marker can
+        still be on its way. Returns the markers' ids, to leave them out of what is checked."""
+        markers: set[str] = set()
+        for partition in range(partitions or settings.partitions):
+            markers.update(
+                await produce_batches(settings, event_type, 1, partition=partition, tweak=tweak)
+            )
+        deadline = time.monotonic() + timeout_s
+        while not markers <= {e["event_id"] for e in self.events()}:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"the markers did not arrive within {timeout_s}s")
+            with contextlib.suppress(TimeoutError):
+                await self.next(left)
+        return markers
+
     async def settled_checkpoint(self, timeout_s: float = 20.0) -> dict[str, Any]:
         """The checkpoint that follows the last data frame (read until one exists)."""
         deadline = time.monotonic() + timeout_s

@@ -9,9 +9,10 @@ from typing import Any
 import orjson
 
 from gateway.core.auth import Principal
-from gateway.core.commands import Command, LogBounds, TopicSnapshot
+from gateway.core.commands import AccessAction, Command, Gap, LogBounds, TopicSnapshot
+from gateway.core.config import SessionConfig
 from gateway.core.records import Record
-from gateway.core.session import Session, SessionConfig
+from gateway.core.session import Session
 from gateway.core.tokens import ResumeKeyring
 
 NOW = 1_700_000_000_000
@@ -104,6 +105,8 @@ class Client:
         )
         self.frames: list[dict[str, Any]] = []
         self.commands: list[Command] = []
+        self.audit: list[AccessAction] = []
+        self.gaps: list[Gap] = []
         self.close: tuple[int, str] | None = None
         self.pump()
 
@@ -112,6 +115,8 @@ class Client:
         new = [orjson.loads(bytes(f)) for f in out.frames]
         self.frames += new
         self.commands += out.commands
+        self.audit += out.audit
+        self.gaps += out.gaps
         if out.close:
             self.close = (out.close.code, out.close.reason)
         return new

@@ -29,6 +29,7 @@ from gateway.core.errors import (
     MissingCredentials,
 )
 from gateway.core.origin import origin_allowed
+from gateway.io.jwks import JwksKeys
 
 AUD, ISS = "regstream", "https://id.example"
 SECRET = b"h" * 32
@@ -210,7 +211,7 @@ def test_jwks_lookup_for_unknown_kid() -> None:
         | {"kid": "remote", "alg": "ES256"}
     )
     jwks = FakeJwks({"remote": jwk})
-    v = JwtVerifier(AuthConfig(AUD, ISS, keys=(), algorithms=frozenset({"ES256"})), jwks)  # type: ignore[arg-type]
+    v = JwtVerifier(AuthConfig(AUD, ISS, keys=(), algorithms=frozenset({"ES256"})), JwksKeys(jwks))
     assert v.verify(mint(EC_KEY2, kid="remote", algorithm="ES256")).sub == "alice"
     with pytest.raises(InvalidCredentials, match="unknown key"):
         v.verify(mint(EC_KEY2, kid="other", algorithm="ES256"))
@@ -223,7 +224,9 @@ def test_jwks_symmetric_keys_are_not_trusted() -> None:
     """A JWKS is public: an HMAC ("oct") key found there is a secret anyone can read."""
     leaked = b"k" * 32
     jwk = jwt.PyJWK({"kty": "oct", "k": jwt.utils.base64url_encode(leaked).decode(), "kid": "oct"})
-    v = JwtVerifier(AuthConfig(AUD, ISS, algorithms=frozenset({"HS256"})), FakeJwks({"oct": jwk}))  # type: ignore[arg-type]
+    v = JwtVerifier(
+        AuthConfig(AUD, ISS, algorithms=frozenset({"HS256"})), JwksKeys(FakeJwks({"oct": jwk}))
+    )
     with pytest.raises(InvalidCredentials, match="asymmetric"):
         v.verify(mint(leaked, kid="oct"))
 

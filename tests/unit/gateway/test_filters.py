@@ -11,7 +11,7 @@ from tests.unit.gateway.helpers import event
 
 def test_match_all() -> None:
     assert compile_filter(None) is MATCH_ALL and compile_filter({}) is MATCH_ALL
-    assert MATCH_ALL.matches(event()) and MATCH_ALL.match_all
+    assert MATCH_ALL.matches(event())
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ import orjson
 import pytest
 
 from gateway.core import frames
+from gateway.core.commands import Gap
 from gateway.core.errors import BadFrame, FrameTooLarge
 
 
@@ -127,7 +128,7 @@ def test_server_frames_are_json() -> None:
         "epoch": "E",
         "positions": {"0": 2, "1": 5},
     }
-    gap = orjson.loads(frames.gap("s", "T", 0, (3, 9), 9, "retention"))
+    gap = orjson.loads(frames.gap(Gap("s", "T", 0, (3, 9), 9, "retention")))
     assert gap["range"] == [3, 9] and gap["earliest"] == 9
-    assert orjson.loads(frames.gap("s", "T", 0, None, 0, "topic-recreated"))["range"] is None
+    assert orjson.loads(frames.gap(Gap("s", "T", 0, None, 0, "topic-recreated")))["range"] is None
     assert orjson.loads(frames.pong()) == {"op": "pong"}

@@ -122,7 +122,9 @@ def test_refused_tokens_are_terminal(tok: str, code: tuple[int, str]) -> None:
     c = Client()
     resume(c, tok, {0: (0, 10)})
     assert c.close == code
-    assert c.ops("error")[-1]["code"] == code[1] and not c.ops("error")[-1]["retriable"]
+    error = c.ops("error")[-1]
+    assert (error["code"], error["retriable"]) == (code[1], False)
+    assert error["id"] == "s1", "an error about a subscribe names that subscription"
     assert not c.ops("checkpoint")
 
 

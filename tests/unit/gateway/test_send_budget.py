@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from gateway.core.budget import SendBudget
 from gateway.core.commands import StartCatchUp, StopCatchUp
-from gateway.core.session import Session, SessionConfig
+from gateway.core.config import SessionConfig
+from gateway.core.session import Session
 from tests.unit.gateway.helpers import KEYRING, NOW, TOPIC, Client, principal, record, snapshot
 
 

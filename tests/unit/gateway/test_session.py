@@ -8,7 +8,8 @@ from typing import Any
 import orjson
 
 from gateway.core.commands import (
-    Audit,
+    Disconnected,
+    Ended,
     Position,
     PublishEvent,
     ResolveTopic,
@@ -103,8 +104,8 @@ def test_unsubscribe_stops_reader_and_unwatches() -> None:
     c.commands.clear()
     c.send({"op": "unsubscribe", "id": "s1"})
     cmds = c.take_commands()
-    assert cmds[:2] == [StopCatchUp("s1", start.reader), UnwatchTopic(TOPIC)]
-    assert isinstance(cmds[2], Audit) and cmds[2].action == "unsubscribe"
+    assert cmds == [StopCatchUp("s1", start.reader), UnwatchTopic(TOPIC)]
+    assert c.audit[-1] == Ended("s1", TOPIC, {0: 0}, caught_up=False)
 
 
 def test_resolve_failure_is_an_error_frame() -> None:
@@ -254,7 +255,7 @@ def test_drain_final_checkpoint_then_retry_close() -> None:
     assert c.close == (4000, "server_draining")
     state = c.session.keyring.verify(c.last_token(), subject="alice", now_ms=NOW)
     assert state.subscriptions[0].offsets == {0: 11}
-    assert isinstance(c.commands[-1], Audit) and c.commands[-1].action == "close"
+    assert c.audit[-1] == Disconnected("gateway", "server_draining", 4000)
     c.session.on_tail_record(record(0, 11, prev=11), NOW)
     c.session.tick(NOW + 10_000)
     assert c.pump() == []

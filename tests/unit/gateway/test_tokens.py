@@ -57,6 +57,30 @@ def test_tampered_payload() -> None:
         ring().verify(f"{prefix}.{kid}.{forged}.{mac}", subject="alice", now_ms=NOW)
 
 
+def spellings(segment: str) -> list[str]:
+    """Other spellings of a base64url segment that a lenient decoder reads as the same bytes:
+    the unused low bits of the last character set, characters outside the alphabet, padding."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    unused = {2: 4, 3: 2}.get(len(segment) % 4, 0)  # bits of the last character not decoded
+    last = alphabet.index(segment[-1])
+    low_bits = [
+        segment[:-1] + alphabet[last ^ bit] for bit in (1, 2, 4, 8)[:unused] if last ^ bit < 64
+    ]
+    return [*low_bits, segment + "=", segment[:4] + "!" + segment[4:], segment + "\n"]
+
+
+@pytest.mark.parametrize("part", [2, 3], ids=["payload", "mac"])
+def test_only_the_canonical_base64_spelling_verifies(part: int) -> None:
+    good = ring().issue("alice", [POS], NOW)
+    parts = good.split(".")
+    altered = spellings(parts[part])
+    assert altered
+    for spelling in altered:
+        tampered = ".".join([*parts[:part], spelling, *parts[part + 1 :]])
+        with pytest.raises(TokenForged):
+            ring().verify(tampered, subject="alice", now_ms=NOW)
+
+
 def test_same_kid_other_secret() -> None:
     token = ResumeKeyring({"new": b"x" * 32}).issue("alice", [POS], NOW)
     with pytest.raises(TokenForged):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from schemas.access import AccessEntry, Action, Via, access_record
 from schemas.codec import AvroCodec
-from streams.audit.access import AccessEntry, Action, Via, access_record
 from streams.audit.continuity import Continuity, Gap, GapCause
 from streams.audit.verify import Position, chain_record
 from streams.pipeline.hashchain import BreakKind, ChainVerifier

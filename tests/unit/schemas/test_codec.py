@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from schemas import contract
-from schemas.codec import HEADER_SIZE, MAGIC, AvroCodec, Decoded, codec_for
+from schemas.codec import HEADER_SIZE, MAGIC, AvroCodec, Decoded
 from schemas.errors import (
     BadMagic,
     EncodeError,
@@ -21,6 +21,7 @@ from schemas.errors import (
     Truncated,
     UnknownSchema,
 )
+from schemas.formats import codec_for
 from schemas.limits import DecodeLimits
 from tests.unit.schemas.samples import OCCURRED_AT, evolved_contract, sample, sample_batch
 

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from schemas import contract
-from schemas.codec import codec_for
 from schemas.confluent import ConfluentCodec
 from schemas.errors import (
     BadMagic,
@@ -24,6 +23,7 @@ from schemas.errors import (
     Truncated,
     UnknownSchema,
 )
+from schemas.formats import codec_for
 from schemas.registry import RegistryClient
 from tests.unit.schemas.samples import sample, sample_batch
 

@@ -19,9 +19,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from schemas.codec import Codec, codec_for
+from schemas.codec import Codec
 from schemas.contract import partition_key
 from schemas.errors import SchemaError
+from schemas.formats import codec_for
 from streams.kafka import committed_consumer, reliable_producer, start_client
 from streams.pipeline.policy import HEADER_PREFIX, DeadLetterInfo, parse_dead_letter_headers
 from streams.settings import Settings

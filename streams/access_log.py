@@ -1,96 +1,27 @@
-"""Access audit: who read what, written to ``gateway.audit`` as ``AccessAuditEntry`` records.
+"""Write an access-audit entry before serving the access (the CLI's replays and exports).
 
-One function for every writer, so the CLI and the gateway record accesses the same way::
+One function for every command-line writer::
 
     await record_access(settings, AccessEntry("alice", Action.REPLAY, Via.CLI, topic=...))
     await record_access(producer, entry, topic=settings.audit_topic)   # a running producer
 
 The entry is written *before* the access is served, and a failure to write it fails the access:
 a replay that left no trace in the audit log must not have happened. Records are keyed by
-subject, so one subject's accesses stay in order.
+subject, so one subject's accesses stay in order. The record itself is ``schemas.access``.
 """
 
 from __future__ import annotations
-
-import time
-import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError
 from aiokafka.structs import RecordMetadata
 
-from schemas.codec import Codec, codec_for
+from schemas.access import AccessEntry, access_record
+from schemas.codec import Codec
 from schemas.contract import ACCESS_AUDIT
+from schemas.formats import codec_for
 from streams.kafka import BrokerUnavailable, reliable_producer
 from streams.settings import Settings
-
-RangeBound = str | Mapping[int, int] | Mapping[str, int] | None
-
-
-class Action(StrEnum):
-    CONNECT = "CONNECT"
-    SUBSCRIBE = "SUBSCRIBE"
-    REPLAY = "REPLAY"
-    DISCONNECT = "DISCONNECT"
-    PUBLISH = "PUBLISH"
-    EXPORT = "EXPORT"
-
-
-class Via(StrEnum):
-    CLI = "CLI"
-    GATEWAY = "GATEWAY"
-
-
-@dataclass(frozen=True, slots=True)
-class AccessEntry:
-    """One access; ``range_from``/``range_to`` are text (as requested) or offsets per partition."""
-
-    subject: str
-    action: Action
-    via: Via
-    topic: str | None = None
-    range_from: RangeBound = None
-    range_to: RangeBound = None
-    client_address: str | None = None
-    details: Mapping[str, str] = field(default_factory=dict)
-
-
-def _bound(value: RangeBound) -> str | dict[str, int] | None:
-    if value is None or isinstance(value, str):
-        return value
-    return {str(partition): int(offset) for partition, offset in value.items()}
-
-
-def access_record(
-    entry: AccessEntry,
-    *,
-    source: str,
-    occurred_at_ms: int | None = None,
-    event_id: str | None = None,
-) -> dict[str, Any]:
-    """The ``AccessAuditEntry`` record for ``entry`` (pure; the clock and id may be given)."""
-    return {
-        "metadata": {
-            "event_id": event_id or str(uuid.uuid4()),
-            "event_type": ACCESS_AUDIT,
-            "source": source,
-            "occurred_at": int(time.time() * 1000) if occurred_at_ms is None else occurred_at_ms,
-            "severity": "INFO",
-            "headers": {},
-        },
-        "subject": entry.subject,
-        "action": entry.action.value,
-        "via": entry.via.value,
-        "topic": entry.topic,
-        "from": _bound(entry.range_from),
-        "to": _bound(entry.range_to),
-        "client_address": entry.client_address,
-        "details": dict(entry.details),
-    }
 
 
 async def record_access(

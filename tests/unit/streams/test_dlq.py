@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from streams.dlq import REPLAYED_FROM, DeadLetter, Selection, _replay_headers
 from streams.pipeline import Coordinates, Disposition, dead_letter_headers
 from streams.pipeline.policy import parse_dead_letter_headers
 from streams.settings import Settings
-from streams.worker.deadletters import REPLAYED_FROM, DeadLetter, Selection, _replay_headers
 from tests.unit.pipeline.factories import decision
 from tests.unit.worker.factories import CODEC
 
