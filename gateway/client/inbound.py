@@ -25,6 +25,7 @@ from gateway.client import messages, publishing
 from gateway.client.backoff import Backoff
 from gateway.client.dedupe import PositionDeduper
 from gateway.client.errors import SubscriptionRefused
+from gateway.client.policy import CLOSING_ERRORS
 from gateway.client.progress import CatchUpTracker
 from gateway.client.recovery import recovery_start, starts_in_time
 from gateway.client.subscriptions import Subscription
@@ -199,7 +200,10 @@ class Inbound:
     def _error(self, frame: Mapping[str, Any]) -> None:
         target = str(frame.get("id", ""))
         code, message = str(frame.get("code", "error")), str(frame.get("message", ""))
-        if target in self._publishes:
+        if code in CLOSING_ERRORS:
+            self._last_error = frame  # explains the terminal close that follows
+            log.warning("gateway error %s: %s", code, message)
+        elif target in self._publishes:
             self._publish_refused(self._publishes[target], frame)
         elif target in self._subs:
             sub = self._subs[target]

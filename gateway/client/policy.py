@@ -15,10 +15,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gateway.core.errors import CloseCode, is_retriable_close, token_rejecting_codes
+from gateway.core.errors import (
+    TERMINAL_RANGE,
+    CloseCode,
+    closing_errors,
+    is_retriable_close,
+    token_rejecting_codes,
+)
 
 TOKEN_REJECTED = token_rejecting_codes()
 """Terminal codes that blame the resume token: starting over without it is legitimate."""
+
+CLOSING_ERRORS = frozenset(
+    cls.code for code, cls in closing_errors().items() if code in TERMINAL_RANGE
+)
+"""``error`` codes sent right before a terminal close. Such a frame may name the subscription
+that caused it, but it ends the connection, not just that subscription: the close decides."""
 
 
 @dataclass(frozen=True, slots=True)

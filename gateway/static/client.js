@@ -25,6 +25,9 @@ export const CLOSE_CODES = Object.freeze({
   authExpired: 4002, // a fresh JWT first
   rateLimited: 4004, // a longer wait
   tokenRejected: Object.freeze([4510, 4511, 4512, 4513, 4520]), // start over without the token
+  // error codes sent right before a terminal close: they end the connection, not a subscription
+  closingErrors: Object.freeze(["frame_too_large", "token_forged", "token_expired",
+    "token_foreign_subject", "token_unknown_key", "position_beyond_end"]),
 });
 const TOKEN_REJECTED = new Set(CLOSE_CODES.tokenRejected);
 
@@ -513,7 +516,10 @@ export class Client {
     const p = this._publishes.get(frame.id);
     const sub = this._subs.get(frame.id);
     const later = (fn) => setTimeout(fn, 100 + Math.random() * 500);
-    if (p) {
+    if (CLOSE_CODES.closingErrors.includes(frame.code)) {
+      this._lastError = frame; // explains the terminal close that follows
+      console.warn(`regstream: gateway error ${frame.code}: ${frame.message}`);
+    } else if (p) {
       p.refusals += 1;
       const retriable = frame.retriable === true || ["rate_limited", "too_many_pending_publishes"].includes(frame.code);
       if (retriable && p.refusals <= this.options.publishRetries) {

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.client.policy import Decision, decide_close
+from gateway.client.policy import CLOSING_ERRORS, Decision, decide_close
 from gateway.core.errors import (
     RETRY_RANGE,
     TERMINAL_RANGE,
@@ -45,6 +45,7 @@ def test_the_table_itself() -> None:
     table = closing_errors()
     assert all(cls().retriable == (code in RETRY_RANGE) for code, cls in table.items())
     assert token_rejecting_codes() == {4510, 4511, 4512, 4513, 4520}
+    assert "token_forged" in CLOSING_ERRORS and "rate_limited" not in CLOSING_ERRORS
 
 
 @pytest.mark.parametrize("code", CODES)
@@ -79,6 +80,7 @@ def test_the_browser_client_follows_the_table() -> None:
         CloseCode.RATE_LIMITED,
     )
     assert sorted(constants["tokenRejected"]) == sorted(token_rejecting_codes())
+    assert sorted(constants["closingErrors"]) == sorted(CLOSING_ERRORS)
     for code, decision in zip(CODES, got["decisions"], strict=True):
         want = expected(code)
         assert decision.get("reconnect") == want.reconnect, code
