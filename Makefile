@@ -9,7 +9,8 @@ STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 PYTEST := $(BIN)/pytest -p no:cacheprovider
 
 .DEFAULT_GOAL := help
-.PHONY: help venv kafka test-packages dev test test-unit test-integration chaos lint typecheck \
+.PHONY: help venv kafka test-packages dev test test-unit test-integration chaos test-deploy images \
+        lint typecheck \
         bench bench-produce bench-pipeline bench-replay bench-gateway clean
 
 help: ## List the targets
@@ -33,7 +34,7 @@ dev: kafka ## Run the whole system here: broker, topics, worker, gateway, demo p
 	$(BIN)/regstream dev
 
 test: kafka test-packages ## Run unit, integration and browser tests against a real Kafka broker
-	$(PYTEST) -q -m "not chaos" tests || [ $$? -eq 5 ]
+	$(PYTEST) -q -m "not chaos and not deploy" tests || [ $$? -eq 5 ]
 
 test-unit: venv ## Unit tests only (no broker)
 	$(PYTEST) -q tests/unit || [ $$? -eq 5 ]
@@ -43,6 +44,13 @@ test-integration: kafka test-packages ## Integration tests only
 
 chaos: kafka test-packages ## Long fault-injection runs (SIGKILLed processes, bounced brokers)
 	$(PYTEST) -q -m chaos tests || [ $$? -eq 5 ]
+
+images: kafka ## Build the container images with podman (installed and configured first; needs root)
+	@bash deploy/images/setup-podman.sh
+	PYTHON=$(BIN)/python bash deploy/images/build.sh
+
+test-deploy: images test-packages ## The compose cluster from those images, a gateway and a broker killed, nothing lost
+	$(PYTEST) -q -s -m deploy tests/deploy
 
 lint: venv ## ruff (lint + format check)
 	$(BIN)/ruff check schemas streams gateway tests

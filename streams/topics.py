@@ -1,4 +1,10 @@
-"""Create the catalog's topics, idempotently: existing topics are left as they are and reported."""
+"""Create the catalog's topics, idempotently: existing topics are left as they are and reported.
+
+Kafka answers a CreateTopics request with an error per topic rather than a failed request, so a
+topic the cluster refused (say replication factor 3 while only two brokers have registered, as a
+cluster that is still starting answers) is reported as :class:`TopicsNotCreated`, never taken as
+created.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +12,20 @@ import contextlib
 from dataclasses import dataclass
 
 from aiokafka.admin import NewTopic
-from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError, for_code
 
 from schemas.catalog import TopicSpec
 from streams.kafka import BrokerUnavailable, admin_client
 from streams.settings import Settings
+
+
+class TopicsNotCreated(RuntimeError):
+    """The cluster refused to create some topics; the message names each with Kafka's reason."""
+
+    def __init__(self, refused: dict[str, str]) -> None:
+        reasons = "; ".join(f"{name}: {reason}" for name, reason in sorted(refused.items()))
+        super().__init__(f"Kafka did not create {len(refused)} topic(s): {reasons}")
+        self.refused = refused
 
 
 @dataclass(frozen=True)
@@ -42,7 +57,10 @@ async def create_topics(settings: Settings, specs: list[TopicSpec] | None = None
             ]
             # Another process may create some between list and create: that is fine.
             with contextlib.suppress(TopicAlreadyExistsError):
-                await admin.create_topics(new_topics)
+                response = await admin.create_topics(new_topics)
+                refused = _refused(response.topic_errors)
+                if refused:
+                    raise TopicsNotCreated(refused)
         return TopicsReport(
             created=[spec.name for spec in missing],
             existing=[spec.name for spec in wanted if spec.name in present],
@@ -51,3 +69,14 @@ async def create_topics(settings: Settings, specs: list[TopicSpec] | None = None
         raise BrokerUnavailable(settings.bootstrap_servers, exc) from exc
     finally:
         await admin.close()
+
+
+def _refused(topic_errors: list[tuple[object, ...]]) -> dict[str, str]:
+    """Topic name → reason, for each per-topic error of a CreateTopics response other than
+    "already exists" (``(name, code)`` or ``(name, code, message)`` depending on the version)."""
+    refused = {}
+    for name, code, *message in topic_errors:
+        if code and code != TopicAlreadyExistsError.errno:
+            detail = f": {message[0]}" if message and message[0] else ""
+            refused[str(name)] = f"{for_code(int(code)).__name__}{detail}"  # type: ignore[call-overload]
+    return refused

@@ -8,7 +8,7 @@ import typer
 
 from streams.kafka import BrokerUnavailable
 from streams.settings import load_settings
-from streams.topics import create_topics
+from streams.topics import TopicsNotCreated, create_topics
 
 app = typer.Typer(help="Kafka topics of the catalog.", no_args_is_help=True)
 
@@ -19,7 +19,7 @@ def create() -> None:
     settings = load_settings()
     try:
         report = asyncio.run(create_topics(settings))
-    except BrokerUnavailable as exc:
+    except (BrokerUnavailable, TopicsNotCreated) as exc:
         typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
         raise typer.Exit(1) from exc
     for name in report.created:

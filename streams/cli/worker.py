@@ -13,7 +13,7 @@ import typer
 
 from streams.kafka import BrokerUnavailable
 from streams.settings import load_settings
-from streams.topics import create_topics
+from streams.topics import TopicsNotCreated, create_topics
 
 
 def worker(
@@ -47,7 +47,7 @@ def worker(
     ]
     try:
         asyncio.run(create_topics(settings, specs))
-    except BrokerUnavailable as exc:
+    except (BrokerUnavailable, TopicsNotCreated) as exc:
         typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
         raise typer.Exit(1) from exc
     worker_settings.data_dir.mkdir(parents=True, exist_ok=True)

@@ -27,6 +27,8 @@ Faust settings chosen here, and why:
 from __future__ import annotations
 
 import asyncio
+import time
+from collections import Counter
 from typing import Any
 
 import faust
@@ -40,7 +42,7 @@ from streams.worker.config import WorkerSettings
 from streams.worker.delivery import delivery_for
 from streams.worker.directory import AgentDirectory, DirectoryReader
 from streams.worker.inbound import from_record
-from streams.worker.metrics import render
+from streams.worker.metrics import BatchLatency, render
 from streams.worker.output import BatchEncoder
 from streams.worker.partition import PartitionProcessor
 from streams.worker.restore import restore_partitions
@@ -137,8 +139,12 @@ def build_app(settings: Settings, worker: WorkerSettings) -> faust.App:
     runtime = build_runtime(app, settings, worker)
     app.service(DirectoryReader(settings, runtime.directory))  # type: ignore[arg-type]
 
+    latency = BatchLatency()
+
     async def handle(records: Records) -> None:
+        started = time.monotonic()
         await runtime.handle([from_record(record, codec) for record in records])
+        latency.observe(time.monotonic() - started)
 
     deliver_batches(app, handle)
 
@@ -171,8 +177,28 @@ def build_app(settings: Settings, worker: WorkerSettings) -> faust.App:
 
     if worker.web_enabled:
 
+        async def lag() -> Counter[str]:
+            per_topic: Counter[str] = Counter()
+            for tp in app.consumer.assignment():
+                if settings.catalog.event_type_of(tp.topic) and not settings.catalog.is_live(
+                    tp.topic
+                ):
+                    position = await app.consumer.position(tp)
+                    if position is not None:
+                        per_topic[tp.topic] += max(0, app.consumer.highwater(tp) - position)
+            return per_topic
+
         @app.page("/metrics")
         async def metrics(web: Any, request: Any) -> Any:
-            return web.text(render(runtime.counter, runtime.gauges()))
+            text = render(runtime.counter, runtime.gauges(), await lag(), latency)
+            return web.text(text)
+
+        @app.page("/healthz")
+        async def healthz(web: Any, request: Any) -> Any:
+            return web.json({"status": "ok"})
+
+        @app.page("/readyz")
+        async def readyz(web: Any, request: Any) -> Any:
+            return web.json({"ready": runtime.ready}, status=200 if runtime.ready else 503)
 
     return app

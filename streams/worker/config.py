@@ -103,7 +103,9 @@ class WorkerSettings(BaseSettings):
     directory_timeout_ms: int = Field(
         default=60_000, ge=1_000, description="Start-up wait for ref.agents to be read."
     )
-    web_enabled: bool = Field(default=False, description="Faust's HTTP port (/metrics).")
+    web_enabled: bool = Field(
+        default=False, description="Faust's HTTP port: /metrics, /healthz and /readyz."
+    )
     web_port: int = Field(default=6066, ge=1, le=65535, description="Port of the web server.")
     web_bind: str = Field(default="127.0.0.1", description="Address the web server binds.")
     data_dir: Path = Field(

@@ -7,17 +7,57 @@ hand in the exposition format: a handful of series, no registry to keep in sync.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Mapping
 
 from streams.pipeline import DispositionCounter
+
+# Seconds; a batch of the default size takes milliseconds, a transaction stuck on a broker
+# failover seconds.
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
 def _label(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-def render(counter: DispositionCounter, gauges: Mapping[str, float]) -> str:
-    """``regstream_worker_records_total{topic,outcome,reason}`` plus plain gauges."""
+class BatchLatency:
+    """A Prometheus histogram of how long the worker takes over one batch of ``take()``:
+    processing it and handing it to delivery (``regstream_worker_batch_seconds``)."""
+
+    def __init__(self, buckets: tuple[float, ...] = LATENCY_BUCKETS) -> None:
+        self.buckets = buckets
+        self.counts = [0] * (len(buckets) + 1)  # the last one is +Inf
+        self.total_s = 0.0
+
+    def observe(self, seconds: float) -> None:
+        self.counts[bisect.bisect_left(self.buckets, seconds)] += 1
+        self.total_s += seconds
+
+    def lines(self) -> list[str]:
+        name = "regstream_worker_batch_seconds"
+        lines = [
+            f"# HELP {name} Time to process a batch and hand it to delivery.",
+            f"# TYPE {name} histogram",
+        ]
+        cumulative = 0
+        for bound, count in zip((*self.buckets, float("inf")), self.counts, strict=True):
+            cumulative += count
+            le = "+Inf" if bound == float("inf") else repr(bound)
+            lines.append(f'{name}_bucket{{le="{le}"}} {cumulative}')
+        lines.append(f"{name}_sum {self.total_s}")
+        lines.append(f"{name}_count {cumulative}")
+        return lines
+
+
+def render(
+    counter: DispositionCounter,
+    gauges: Mapping[str, float],
+    lag: Mapping[str, int] | None = None,
+    latency: BatchLatency | None = None,
+) -> str:
+    """``regstream_worker_records_total{topic,outcome,reason}``, plain gauges, the consumer lag
+    per input topic (records not fetched yet) and the batch latency histogram."""
     lines = [
         "# HELP regstream_worker_records_total Input records by source topic, outcome and reason.",
         "# TYPE regstream_worker_records_total counter",
@@ -28,4 +68,14 @@ def render(counter: DispositionCounter, gauges: Mapping[str, float]) -> str:
     for name, value in sorted(gauges.items()):
         lines.append(f"# TYPE regstream_worker_{name} gauge")
         lines.append(f"regstream_worker_{name} {value}")
+    if lag is not None:
+        lines.append(
+            "# HELP regstream_worker_consumer_lag Records of the assigned input partitions "
+            "not fetched yet, per topic."
+        )
+        lines.append("# TYPE regstream_worker_consumer_lag gauge")
+        for topic, records in sorted(lag.items()):
+            lines.append(f'regstream_worker_consumer_lag{{topic="{_label(topic)}"}} {records}')
+    if latency is not None:
+        lines.extend(latency.lines())
     return "\n".join(lines) + "\n"

@@ -129,6 +129,12 @@ class PipelineRuntime:
         """A rebalance finished: batches are accepted again."""
         self._accepting = True
 
+    @property
+    def ready(self) -> bool:
+        """Whether this worker processes what it is assigned: its group has settled and the
+        agent directory is loaded (``/readyz``)."""
+        return self._accepting and self._directory.ready.is_set()
+
     async def on_revoked(self, tps: set[tuple[str, int]]) -> None:
         """Before partitions move: finish the batches in flight, forget what they owned, drop
         idle transactions. State and positions are loaded again if they come back.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from streams.pipeline import Disposition, DispositionCounter
-from streams.worker.metrics import render
+from streams.worker.metrics import BatchLatency, render
 
 
 def test_counters_and_gauges_in_the_exposition_format() -> None:
@@ -17,3 +17,16 @@ def test_counters_and_gauges_in_the_exposition_format() -> None:
     )
     assert 'outcome="pass",reason=""} 1' in text
     assert "regstream_worker_batches_total 3" in text
+
+
+def test_consumer_lag_per_topic_and_the_batch_latency_histogram() -> None:
+    latency = BatchLatency(buckets=(0.01, 0.1))
+    for seconds in (0.005, 0.05, 0.05, 3.0):
+        latency.observe(seconds)
+    text = render(DispositionCounter(), {}, {"events.x": 7}, latency)
+    assert 'regstream_worker_consumer_lag{topic="events.x"} 7' in text
+    assert 'regstream_worker_batch_seconds_bucket{le="0.01"} 1' in text
+    assert 'regstream_worker_batch_seconds_bucket{le="0.1"} 3' in text
+    assert 'regstream_worker_batch_seconds_bucket{le="+Inf"} 4' in text
+    assert "regstream_worker_batch_seconds_count 4" in text
+    assert "regstream_worker_batch_seconds_sum 3.105" in text
