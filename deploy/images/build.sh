@@ -58,6 +58,7 @@ build_base() {
     "$suite" "$tarball" "${sources[@]}"
   "$podman" import --quiet --change 'CMD ["bash"]' "$tarball" "$base" >/dev/null
   rm -f "$tarball"
+  drop_older localhost/regstream-debian "$base"
 }
 
 # A build fetches Python packages over HTTPS: it trusts what this machine trusts (a proxy's CA,
@@ -78,7 +79,14 @@ build_image() {  # name stable-tag context hash-inputs...
       -f "$here/$name/Containerfile" -t "$tagged" "$context" >/dev/null
   fi
   "$podman" tag "$tagged" "localhost/$image:$stable"
+  drop_older "localhost/$image" "$tagged"
   log "ready: localhost/$image:$stable ($tagged)"
+}
+
+drop_older() {  # repository current-tag: remove the images of earlier builds (unless in use)
+  "$podman" images --format '{{.Repository}}:{{.Tag}}' "$1" |
+    grep -E ':([a-z]+-)?[0-9a-f]{12}$' | grep -vxF "$2" |
+    xargs -r "$podman" rmi >/dev/null 2>&1 || true
 }
 
 regstream_image() {

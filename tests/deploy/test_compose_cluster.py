@@ -69,17 +69,22 @@ class Reader:
 async def produce(
     stack: Stack, ids: list[str], count: int, faults: dict[int, Callable[[], None]]
 ) -> None:
-    """``count`` events at RATE per second; ``faults[n]`` runs once n events have been sent."""
+    """``count`` events at RATE per second, each tick's share sent at once (acks=all, each
+    awaited); ``faults[n]`` runs once n events have been sent."""
     samples = SampleEvents(seed=random.randrange(2**32))
     async with EventProducer(stack.settings, request_timeout_ms=60_000) as producer:
         started = time.monotonic()
-        for n in range(count):
-            if n in faults:
-                await asyncio.to_thread(faults[n])
-            event_type, record = samples.any()
-            await producer.send(event_type, record)
-            ids.append(record["metadata"]["event_id"])
-            await asyncio.sleep(max(0.0, started + (n + 1) / RATE - time.monotonic()))
+        sent = 0
+        while sent < count:
+            due = min(count, int((time.monotonic() - started) * RATE) + 1)
+            for n in range(sent, due):
+                if n in faults:
+                    await asyncio.to_thread(faults[n])
+            batch = [samples.any() for _ in range(due - sent)]
+            await asyncio.gather(*(producer.send(t, record) for t, record in batch))
+            ids.extend(record["metadata"]["event_id"] for _, record in batch)
+            sent = due
+            await asyncio.sleep(0.1)  # the pace of the ticks
 
 
 async def test_compose_cluster_survives_a_gateway_and_a_broker_kill() -> None:

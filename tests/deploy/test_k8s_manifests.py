@@ -170,6 +170,16 @@ def test_selectors_services_ingress_and_autoscaler_find_their_targets() -> None:
         assert hpa["spec"]["scaleTargetRef"]["name"] in pods
 
 
+def test_the_gateway_knows_the_url_browsers_reach_it_at() -> None:
+    [ingress] = of_kind(DOCS, "Ingress")
+    hosts = {rule["host"] for rule in ingress["spec"]["rules"]}
+    tls_hosts = {host for tls in ingress["spec"]["tls"] for host in tls["hosts"]}
+    for _, container in containers(DOCS):
+        if role(container) == "gateway":
+            url = environment(container)["REGSTREAM_GATEWAY_PUBLIC_URL"]
+            assert url in {f"https://{host}" for host in hosts & tls_hosts}
+
+
 def test_topics_are_the_catalog_at_the_configured_replication() -> None:
     [config] = of_kind(DOCS, "ConfigMap")
     settings = Settings(replication_factor=int(config["data"]["REGSTREAM_REPLICATION_FACTOR"]))
