@@ -49,7 +49,7 @@ images: kafka ## Build the container images with podman (installed and configure
 	@bash deploy/images/setup-podman.sh
 	PYTHON=$(BIN)/python bash deploy/images/build.sh
 
-test-deploy: images test-packages ## The compose cluster from those images, a gateway and a broker killed, nothing lost
+test-deploy: images ## The compose cluster from those images, a gateway and a broker killed, nothing lost
 	$(PYTEST) -q -s -m deploy tests/deploy
 
 lint: venv ## ruff (lint + format check)

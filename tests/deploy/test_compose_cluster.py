@@ -22,13 +22,14 @@ from collections.abc import Callable
 
 import pytest
 
-from gateway.client import Client, Event, Gap
+from gateway.client import Client, Event, Gap, State
 from schemas.contract import EVENT_TYPES
 from streams.producer import EventProducer
 from streams.samples import SampleEvents
 from tests.deploy.stack import REGSTREAM, Stack, running_stack
 from tests.deploy.test_grafana_board import board_queries
 from tests.integration.test_gateway_helpers import token
+from tests.integration.test_worker_harness import read_outputs
 
 pytestmark = [pytest.mark.deploy, pytest.mark.timeout(1200)]
 
@@ -56,7 +57,12 @@ class Reader:
         self.seen: Counter[str] = Counter()
         self.gaps: list[Gap] = []
         jwt = token(stack.settings, "deploy-test", lifetime_s=3600)
-        self.client = Client(stack.ws_url, token=jwt)
+        self.reconnects = 0
+        self.client = Client(stack.ws_url, token=jwt, on_state=self._state)
+
+    def _state(self, state: State) -> None:
+        if state is State.RECONNECTING:
+            self.reconnects += 1
 
     async def follow(self, event_type: str) -> None:
         async for item in self.client.subscribe(event_type, start="earliest"):
@@ -64,6 +70,28 @@ class Reader:
                 self.gaps.append(item)
             elif isinstance(item, Event):
                 self.seen[item.event_id] += 1
+
+
+async def delivered(stack: Stack, reader: Reader, ids: list[str], when: str) -> None:
+    """Wait until the client has every event in ``ids`` (or was told of a gap); if it does not
+    within DELIVERY_TIMEOUT_S, fail saying where the missing ones are: not in ``live.*`` (the
+    workers or Kafka lost or hold them) or there (the gateways or the client did not deliver)."""
+
+    def missing() -> list[str]:
+        return [i for i in ids if reader.seen[i] == 0]
+
+    try:
+        await wait_until(lambda: not missing() or bool(reader.gaps), DELIVERY_TIMEOUT_S, str)
+    except AssertionError:
+        lost = missing()
+        in_live = {e.event_id for e in await read_outputs(stack.settings)}
+        not_out = [i for i in lost if i not in in_live]
+        raise AssertionError(
+            f"{when}: {len(lost)} of {len(ids)} events never reached the client: {len(not_out)} "
+            f"are not in live.* (workers, Kafka), {len(lost) - len(not_out)} are (gateways, "
+            f"client); client {reader.client.state} after {reader.reconnects} reconnects\n"
+            + stack.all_logs(80)
+        ) from None
 
 
 async def produce(
@@ -106,27 +134,13 @@ async def test_compose_cluster_survives_a_gateway_and_a_broker_kill() -> None:
             }
             await produce(stack, ids, EVENTS, faults)
 
-            def missing() -> list[str]:
-                return [i for i in ids if reader.seen[i] == 0]
-
-            await wait_until(
-                lambda: not missing() or bool(reader.gaps),
-                DELIVERY_TIMEOUT_S,
-                lambda: (
-                    f"{len(missing())} of {len(ids)} events never reached the client\n"
-                    + stack.all_logs()
-                ),
-            )
+            await delivered(stack, reader, ids, "while a gateway and a broker were down")
             # The killed ones come back and catch up; events sent now arrive too.
             stack.start("kafka-2")
             stack.start("gateway-1")
             await asyncio.to_thread(stack.wait_healthy, ("kafka-2", "gateway-1"), READY_TIMEOUT_S)
             await produce(stack, ids, 200, {})
-            await wait_until(
-                lambda: not missing() or bool(reader.gaps),
-                DELIVERY_TIMEOUT_S,
-                lambda: f"after the restarts: {len(missing())} events missing\n" + stack.all_logs(),
-            )
+            await delivered(stack, reader, ids, "after the restarts")
             targets = await prometheus_targets(stack)
             board = await asyncio.to_thread(board_series, stack)
         finally:
