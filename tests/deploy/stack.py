@@ -193,6 +193,7 @@ def running_stack(ready_timeout_s: float) -> Iterator[Stack]:
             "REGSTREAM_KAFKA_PORT_3": str(ports["kafka-3"]),
             "REGSTREAM_LISTEN": "127.0.0.1",
             "REGSTREAM_PORT": str(ports["lb"]),
+            "REGSTREAM_PUBLIC_URL": f"http://127.0.0.1:{ports['lb']}",
             "REGSTREAM_PROMETHEUS_PORT": str(ports["prometheus"]),
             "REGSTREAM_DEMO_RATE": "5",
             # Quicker JVM start on a shared machine; the brokers' throughput is not under test.

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from prometheus_client import Metric
 
-from gateway.metrics import GatewayMetrics
+from gateway.io.metrics import GatewayMetrics
 from streams.pipeline import DispositionCounter
 from streams.pipeline.policy import Outcome
 from streams.worker.metrics import BatchLatency, render

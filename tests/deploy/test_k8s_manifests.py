@@ -18,7 +18,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from gateway.settings import load_gateway_settings, unknown_gateway_vars
+from gateway.io.settings import load_gateway_settings, unknown_gateway_vars
 from streams.settings import Settings, load_settings, unknown_env_vars
 from streams.worker.config import load_worker_settings, unknown_worker_vars
 from tests.deploy.manifests import (
