@@ -15,12 +15,16 @@ from aiokafka.admin import NewTopic
 from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError, for_code
 
 from schemas.catalog import TopicSpec
+from streams.errors import StreamsError
 from streams.kafka import BrokerUnavailable, admin_client
 from streams.settings import Settings
 
 
-class TopicsNotCreated(RuntimeError):
-    """The cluster refused to create some topics; the message names each with Kafka's reason."""
+class TopicsNotCreated(StreamsError, RuntimeError):
+    """The cluster refused to create some topics; the message names each with Kafka's reason.
+    Retriable: a cluster whose brokers are still registering accepts them a little later."""
+
+    retriable = True
 
     def __init__(self, refused: dict[str, str]) -> None:
         reasons = "; ".join(f"{name}: {reason}" for name, reason in sorted(refused.items()))
