@@ -10,6 +10,10 @@
 // * Reconnects with capped exponential backoff and full jitter; the attempt counter is reset
 //   only after a connection stayed up `stableMs` (a crash-looping gateway gets no stampede).
 // * The close-code range alone decides: 4000-4499 reconnect and resume, 4500-4999 stop.
+// * A browser cannot read why a WebSocket handshake failed (it reports 1006, as for an outage),
+//   so after a connection that never said hello, one plain GET of the same URL with the JWT in
+//   an Authorization header asks the gateway: a 401 means the JWT is refused (stop, and say
+//   why: `kind: "auth"`); anything else is treated as an outage and retried.
 // * Every new connection re-sends every subscription from the latest checkpoint token; the
 //   token is kept in `storage` (sessionStorage by default) so a page reload resumes too.
 // * Events are deduped by position with one high-water mark per (subscription, partition).
@@ -65,6 +69,14 @@ export function decideClose(code) {
     };
   }
   return { reconnect: false, tokenRejected: TOKEN_REJECTED.has(code) };
+}
+
+/** What to do after the gateway refused the upgrade with HTTP ``status`` and JSON ``code``
+ * (docs/protocol.md §1; the Python SDK's decide_handshake). */
+export function decideHandshake(status, code) {
+  if (status === 429 || status >= 500) return { reconnect: true, longerBackoff: status === 429 };
+  if (status === 401 && code === "credentials_expired") return { reconnect: true, refreshCredentials: true };
+  return { reconnect: false };
 }
 
 /** One high-water mark (offset, index) per (subscription, topic, partition). */
@@ -223,13 +235,13 @@ export class Subscription {
  * States: "connecting", "live", "catching_up", "reconnecting", "closed".
  * Options: url, token, refreshToken (async () => jwt), storage (null: don't persist),
  * storageKey, backoff (a Backoff or its options), restartOnTokenRejection, source,
- * onstate(state, detail), publishRetries, WebSocket (for tests).
+ * onstate(state, detail), publishRetries, WebSocket and fetch (for tests).
  */
 export class Client {
   constructor(options) {
     const o = { storage: globalThis.sessionStorage ?? null, storageKey: "regstream.resume",
                 restartOnTokenRejection: false, source: "regstream-browser", publishRetries: 8,
-                WebSocket: globalThis.WebSocket, ...options };
+                WebSocket: globalThis.WebSocket, fetch: globalThis.fetch?.bind(globalThis), ...options };
     if (!o.token && !o.refreshToken) throw new Error("give a token, a refreshToken function, or both");
     this.options = o;
     this.url = o.url;
@@ -312,7 +324,7 @@ export class Client {
   }
 
   _setState(state, detail = {}) {
-    if (state === this.state) return;
+    if (state === this.state && state !== "reconnecting") return; // each attempt is news
     this.state = state;
     this.onstate?.(state, detail);
   }
@@ -353,12 +365,39 @@ export class Client {
     }
   }
 
+  /** Why the gateway refused the last upgrade, if it did: {status, code, message}, or null when
+   * it did not answer with a refusal (down, unreachable, or the JWT was fine). */
+  async _whyRefused() {
+    if (!this.options.fetch || !this.jwt) return null;
+    const url = this.url.replace(/^ws(s?):/, "http$1:");
+    try {
+      const answer = await this.options.fetch(url, { headers: { Authorization: `Bearer ${this.jwt}` }, cache: "no-store" });
+      if (answer.status !== 401) return null; // 426: the JWT passed; 5xx, 429: an outage
+      const body = await answer.json().catch(() => ({}));
+      return { status: answer.status, code: String(body.error || ""), message: String(body.message || "") };
+    } catch {
+      return null; // no answer at all: the gateway is down or unreachable
+    }
+  }
+
   async _closedWith(ws, code, reason, lastedMs) {
     if (ws !== this._ws) return;
+    const greeted = this._ready;
     this._ws = null;
     this._ready = false;
     this.backoff.connectionLasted(lastedMs);
-    const decision = decideClose(code);
+    let decision = decideClose(code);
+    const ourCode = typeof code === "number" && code >= CLOSE_CODES.retry[0] && code <= CLOSE_CODES.terminal[1];
+    const refusal = greeted || ourCode ? null : await this._whyRefused(); // never said hello: refused?
+    if (this._closed) return;
+    if (refusal) {
+      decision = decideHandshake(refusal.status, refusal.code);
+      if (!decision.reconnect) {
+        this._fail(new ClientError(`the gateway refused the token: ${refusal.code}: ${refusal.message}`,
+          { code: refusal.code, status: refusal.status, kind: "auth" }));
+        return;
+      }
+    }
     if (decision.tokenRejected && this.options.restartOnTokenRejection) {
       this._storeToken(null);
       for (const sub of this._subs.values()) {

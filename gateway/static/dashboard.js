@@ -14,7 +14,16 @@ const LABELS = { AgentStatusUpdate: "Agent status", DecisionMade: "Decision",
                  SimulationUpdate: "Simulation", AuditTrailEntry: "Audit" };
 const SEVERITIES = ["DEBUG", "INFO", "LOW", "MEDIUM", "HIGH", "CRITICAL"];
 const STATE_LABELS = { connecting: "Connecting…", live: "Live", catching_up: "Catching up",
-                       reconnecting: "Reconnecting…", gap: "Gap", closed: "Disconnected" };
+                       reconnecting: "Reconnecting…", gap: "Gap", closed: "Disconnected",
+                       rejected: "Token rejected" };
+// What to do about a refused JWT, by the gateway's reason (docs/protocol.md §1).
+const MINT = "Mint a new one with regstream token mint --publish CollaborationEvent and paste it here.";
+const TOKEN_ADVICE = {
+  credentials_expired: `This token has expired. ${MINT}`,
+  invalid_credentials: `The gateway does not accept this token (wrong key, audience, issuer or claims). ${MINT}`,
+  missing_credentials: `No token reached the gateway. ${MINT}`,
+  auth_expired: `This token has expired. ${MINT}`,
+};
 const MAX_ROWS = 1000;
 const RATE_WINDOW_MS = 10000;
 const JWT_KEY = "regstream.jwt";
@@ -279,15 +288,25 @@ async function sendCollab(ev) {
 
 // -- start ------------------------------------------------------------------------------------
 
+const COLLAB_HINT = "Answer an agent or file feedback. Pick “Reply” on a collaboration event to fill in its session.";
+
+/** Whether the token in use (it may have been refreshed or replaced) may publish. */
+function showPublishRights(jwt) {
+  const patterns = jwtClaims(jwt || "").publish || [];
+  const glob = (p) => new RegExp(`^${p.replace(/[.+^${}()|\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`);
+  const canPublish = Array.isArray(patterns) && patterns.some((p) => typeof p === "string" && glob(p).test("CollaborationEvent"));
+  $("collab-send").disabled = !canPublish;
+  $("collab-hint").textContent = canPublish ? COLLAB_HINT
+    : "This token may not publish. Mint one with --publish CollaborationEvent to answer agents.";
+}
+
 function start(jwt) {
   const claims = jwtClaims(jwt);
   $("sign-in").hidden = true;
   $("app").hidden = false;
   $("sign-out").hidden = false;
   $("who").textContent = claims.sub ? `Signed in as ${claims.sub}` : "";
-  const canPublish = (claims.publish || []).some((p) => new RegExp(`^${p.replace(/[.+^${}()|\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`).test("CollaborationEvent"));
-  $("collab-send").disabled = !canPublish;
-  if (!canPublish) $("collab-hint").textContent = "This token may not publish. Mint one with --publish CollaborationEvent to answer agents.";
+  showPublishRights(jwt);
   client = new Client({
     url: `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`,
     token: jwt,
@@ -295,11 +314,17 @@ function start(jwt) {
     backoff: { baseMs: 250, capMs: 10000 },
     source: "dashboard",
     onstate: (state, detail) => {
+      if (state === "closed" && detail.error?.kind === "auth") {
+        const advice = TOKEN_ADVICE[detail.error.code] || `The gateway refused this token (${detail.error.code}). ${MINT}`;
+        setConn("rejected", detail.error.code);
+        showSignIn(`Token rejected. ${advice}`);
+        return;
+      }
       if (state === "closed" && detail.error) {
-        if (detail.error.kind === "auth") showSignIn("Your token expired or was refused; paste a new one.");
         setConn("closed", detail.error.message);
         return;
       }
+      if (state === "live" || state === "catching_up") showPublishRights(client.jwt);
       setConn(state, state === "reconnecting" ? `attempt ${detail.attempt}` : "");
     },
   });

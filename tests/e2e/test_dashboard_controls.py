@@ -16,6 +16,8 @@ from aiokafka.admin import RecordsToDelete
 from aiokafka.structs import TopicPartition
 from playwright.async_api import Browser, Page
 
+from gateway.core.auth import mint_token
+from gateway.io.settings import DEV_JWT_KID, load_gateway_settings
 from schemas.codec import AvroCodec
 from streams.kafka import admin_client, reliable_producer
 from streams.settings import Settings
@@ -130,3 +132,36 @@ async def test_a_retention_gap_is_shown(browser: Browser, gateway_only: System) 
     assert not set(later[:3]) & set(await shown_ids(page))
     await page.click("#gap-dismiss")
     await page.wait_for_selector('#conn[data-state="live"]', timeout=WAIT_MS)
+
+
+async def test_a_refused_token_is_told_apart_from_an_outage(
+    browser: Browser, gateway_only: System
+) -> None:
+    """A JWT the gateway refuses ends in "Token rejected" with what to do, not in an endless
+    "Reconnecting…"; the publish hint follows the token that is then pasted and used."""
+    good = gateway_only.token()
+    forged = good.rsplit(".", 1)[0] + ".c2lnbmF0dXJl"  # same claims, another signature
+    page = await browser.new_page()
+    await page.goto(f"{gateway_only.gateway.http_url}#token={forged}")
+    await page.wait_for_selector('#conn[data-state="rejected"]', timeout=WAIT_MS)
+    assert await page.inner_text("#conn-label") == "Token rejected"
+    assert await page.inner_text("#conn-detail") == "invalid_credentials"
+    assert await page.is_visible("#sign-in")
+    reason = await page.inner_text("#sign-in-reason")
+    assert reason.startswith("Token rejected.") and "regstream token mint" in reason
+    for jwt, may_publish in ((reader_token(gateway_only), False), (good, True)):
+        await page.fill("#token-input", jwt)
+        await page.click("#sign-in-form button[type=submit]")
+        await page.wait_for_selector('#conn[data-state="live"]', timeout=WAIT_MS)
+        assert await page.is_disabled("#collab-send") is not may_publish
+        assert ("may not publish" in await page.inner_text("#collab-hint")) is not may_publish
+        await page.click("#sign-out")
+
+
+def reader_token(system: System) -> str:
+    """A valid token that may read everything and publish nothing."""
+    gw = load_gateway_settings()
+    return mint_token(
+        system.settings.jwt_secret.get_secret_value(), sub="rita.reader", audience=gw.jwt_audience,
+        issuer=gw.jwt_issuer, now_s=int(time.time()), kid=DEV_JWT_KID, publish=[],
+    )  # fmt: skip

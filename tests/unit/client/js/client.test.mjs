@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Backoff, Client, CatchUpTracker, GAP_TOKEN_REJECTED, PositionDeduper, completeEvent,
-         decideClose, jwtClaims, recoveryStart, startsInTime } from "../../../../gateway/static/client.js";
+         decideClose, decideHandshake, jwtClaims, recoveryStart, startsInTime } from "../../../../gateway/static/client.js";
 
 test("backoff: capped exponential, full jitter, reset only after a stable connection", () => {
   const b = new Backoff({ baseMs: 500, capMs: 4000, random: () => 1 });
@@ -186,4 +186,48 @@ test("recovery: no checkpoint yet, restart from before the first confirmation", 
   second.serve(batch("feed", [0, 10, 11, 12]));
   assert.deepEqual(seen, [10, 11, 12]);
   client.close();
+});
+
+// -- a refused JWT is told from an outage -----------------------------------------------------
+
+class RefusedSocket extends FakeSocket {
+  constructor(url, protocols) {
+    super(url, protocols);
+    this.serve = () => {};  // the handshake fails: no hello, the browser reports 1006
+    queueMicrotask(() => this.drop(1006));
+  }
+}
+
+test("handshake refusals: the status decides, like the Python SDK", () => {
+  assert.deepEqual(decideHandshake(401, "invalid_credentials"), { reconnect: false });
+  assert.deepEqual(decideHandshake(401, "credentials_expired"), { reconnect: true, refreshCredentials: true });
+  assert.deepEqual(decideHandshake(503, "auth_unavailable"), { reconnect: true, longerBackoff: false });
+  assert.deepEqual(decideHandshake(429, "too_many_connections"), { reconnect: true, longerBackoff: true });
+});
+
+test("a refused JWT stops the client with the gateway's reason, after one question", async () => {
+  const asked = [];
+  const fetch = async (url, init) => {
+    asked.push([url, init.headers.Authorization]);
+    return { status: 401, json: async () => ({ error: "invalid_credentials", message: "signature does not verify" }) };
+  };
+  const states = [];
+  const client = newClient({ WebSocket: RefusedSocket, fetch, onstate: (s, d) => states.push([s, d.error?.kind, d.error?.code]) });
+  FakeSocket.all = [];
+  client.subscribe("T");
+  await until(() => client.state === "closed");
+  assert.deepEqual(asked, [["http://x/ws", "Bearer jwt"]]);
+  assert.deepEqual(states.at(-1), ["closed", "auth", "invalid_credentials"]);
+  assert.equal(FakeSocket.all.length, 1, "no reconnect with a token the gateway refuses");
+});
+
+test("an outage is retried and every attempt is counted", async () => {
+  const fetch = async () => { throw new TypeError("Failed to fetch"); };  // nobody answers
+  const attempts = [];
+  const client = newClient({ WebSocket: RefusedSocket, fetch, onstate: (s, d) => { if (s === "reconnecting") attempts.push(d.attempt); } });
+  FakeSocket.all = [];
+  client.subscribe("T");
+  await until(() => attempts.length >= 3);
+  client.close();
+  assert.deepEqual(attempts.slice(0, 3), [1, 2, 3]);
 });
