@@ -67,9 +67,17 @@ def _encode_error(exc: ValidationError) -> EncodeError:
     if not errors:
         return EncodeError("<record>", str(exc))
     path = errors[0].field
+    datum = errors[0].datum
+    symbols = [e.schema["symbols"] for e in errors if e.field == path and _is_enum(e.schema)]
+    if symbols and isinstance(datum, str):  # name the value and what it may be
+        return EncodeError(path, f"{datum[:64]!r} is not one of {', '.join(symbols[0])}")
     expected = sorted({_type_name(e.schema) for e in errors if e.field == path})
-    got = "missing" if errors[0].datum is None else type(errors[0].datum).__name__
+    got = "missing" if datum is None else type(datum).__name__
     return EncodeError(path, f"expected {' or '.join(expected)}, got {got}")
+
+
+def _is_enum(schema: Any) -> bool:
+    return isinstance(schema, dict) and schema.get("type") == "enum"
 
 
 class BodyWriter:

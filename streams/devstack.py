@@ -1,7 +1,7 @@
 """`regstream dev`: the whole system on one machine, started in order and stopped as one.
 
-Order matters: the broker first (everything needs it), then the topics, then the long-running
-processes. Each child runs in its own process group; Ctrl-C or SIGTERM stops the children
+Order matters: the broker first (everything needs it), then the topics and the demo's agents
+in the agent directory, then the long-running processes. Each child runs in its own process group; Ctrl-C or SIGTERM stops the children
 (SIGTERM, then SIGKILL after a deadline) and then the broker, so no process outlives the command.
 """
 
@@ -16,7 +16,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from streams.agents import load_agents
 from streams.broker.cluster import LocalCluster
+from streams.samples import AGENT_DIRECTORY
 from streams.settings import load_settings
 from streams.topics import create_topics
 
@@ -66,6 +68,7 @@ def run_dev(data_dir: Path, port: int, demo_rate: float, gateway_port: int = 808
         bootstrap = cluster.start(nodes=1, port=port)
         os.environ["REGSTREAM_BOOTSTRAP_SERVERS"] = bootstrap
         report = asyncio.run(create_topics(load_settings()))
+        asyncio.run(load_agents(load_settings(), AGENT_DIRECTORY))  # before the worker reads it
         print(f"kafka at {bootstrap}; topics created {len(report.created)}, "
               f"existing {len(report.existing)}", flush=True)  # fmt: skip
         for process in dev_processes(demo_rate, gateway_port):

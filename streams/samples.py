@@ -13,7 +13,17 @@ from typing import Any
 
 from schemas.contract import EVENT_TYPES
 
-AGENTS = [f"agent-{name}" for name in ("kyc", "aml", "sanctions", "gdpr", "mifid", "basel", "sox")]
+AGENT_DIRECTORY: dict[str, dict[str, Any]] = {
+    "agent-kyc": {"name": "KYC screening", "team": "onboarding"},
+    "agent-aml": {"name": "AML transaction monitoring", "team": "financial crime"},
+    "agent-sanctions": {"name": "Sanctions screening", "team": "financial crime"},
+    "agent-gdpr": {"name": "GDPR privacy review", "team": "data protection"},
+    "agent-mifid": {"name": "MiFID II reporting", "team": "markets"},
+    "agent-basel": {"name": "Basel capital", "team": "risk"},
+    "agent-sox": {"name": "SOX controls", "team": "finance"},
+}
+"""The demo's agents as ``make dev`` loads them into the agent directory (``ref.agents``)."""
+AGENTS = list(AGENT_DIRECTORY)
 REGULATORS = ["EBA", "ESMA", "FCA", "SEC", "FINRA", "BaFin", "AMF"]
 SEVERITIES = ["DEBUG", "INFO", "INFO", "INFO", "LOW", "MEDIUM", "HIGH", "CRITICAL"]
 ACTIVITIES = ["document_review", "policy_check", "transaction_screening", "risk_scoring"]

@@ -140,8 +140,11 @@ class Subscribed:
 
     @property
     def replay(self) -> bool:
-        """Anything but an open-ended read from the tail is a replay."""
-        return self.start != "latest" or self.to is not None
+        """A request for the past: from ``earliest`` or a time, or up to an end. An open-ended
+        read from the tail is not, and neither is a resume from a ``token``: a client that
+        reconnects continues its subscription (dashboards do it all day long, and counting
+        those as replays buried the replays people asked for in the access audit)."""
+        return self.start not in ("latest", "token") or self.to is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,14 +14,18 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from schemas.contract import ACCESS_AUDIT
 from streams.audit.sessions import Sessions, list_sessions
 from streams.audit.verify import VerifyResult, verify_audit
-from streams.cli.replay import FROM_HELP, TO_HELP, check_bound, fail, run_or_exit
+from streams.cli.conventions import resolve_topic
+from streams.cli.errors import fail
+from streams.cli.replay import FROM_HELP, TO_HELP, check_bound, check_range_of, run_or_exit
 from streams.pipeline.hashchain import BreakKind
+from streams.replay.fieldcheck import check_filter
 from streams.replay.filters import RowFilter
 from streams.replay.progress import NoProgress, OffsetProgress
 from streams.replay.ranges import AtOffsets, AtTime, describe, parse_bound
-from streams.settings import load_settings
+from streams.settings import Settings, load_settings
 
 app = typer.Typer(
     help="The audit trail: verify its hash chain, list accesses.", no_args_is_help=True
@@ -72,11 +76,19 @@ def print_verify(result: VerifyResult, *, verbose: bool = False) -> None:
         )
 
 
+FromOption = typer.Option(
+    "earliest", "--from", help=FROM_HELP, callback=check_bound, metavar="WHEN"
+)
+ToOption = typer.Option("latest", "--to", help=TO_HELP, callback=check_bound, metavar="WHEN")
+
+
 @app.command()
 def verify(
-    from_: str = typer.Option("earliest", "--from", help=FROM_HELP, callback=check_bound),
-    to: str = typer.Option("latest", "--to", help=TO_HELP, callback=check_bound),
-    topic: str | None = typer.Option(None, help="Audit stream (default live.audit_trail_entry)."),
+    from_: str = FromOption,
+    to: str = ToOption,
+    topic: str | None = typer.Option(
+        None, metavar="TOPIC", help="Audit stream (default live.audit_trail_entry)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     verbose: bool = typer.Option(
@@ -84,7 +96,9 @@ def verify(
     ),
 ) -> None:
     """Check hash chains per key and offset continuity per partition; exit 1 on any break."""
+    check_range_of(from_, to)
     settings = load_settings()
+    topic = resolve_topic(settings, topic) if topic else None
     progress = NoProgress() if quiet or as_json else OffsetProgress()
     result = run_or_exit(
         lambda: verify_audit(
@@ -124,28 +138,52 @@ def print_sessions(found: Sessions) -> None:
     Console(width=None if sys.stdout.isatty() else 200).print(table)
 
 
+def topic_spellings(settings: Settings, names: list[str]) -> list[str]:
+    """Each topic as the audit may have recorded it: the gateway records event type names
+    (``DecisionMade``), ``regstream replay`` Kafka topics (``live.decision_made``)."""
+    out: list[str] = []
+    for name in names:
+        topic = resolve_topic(settings, name)
+        event_type = settings.catalog.event_type_of(topic)
+        out.extend(dict.fromkeys([name, topic, *([event_type] if event_type else [])]))
+    return list(dict.fromkeys(out))
+
+
 @app.command()
 def sessions(
-    from_: str = typer.Option("earliest", "--from", help=FROM_HELP, callback=check_bound),
-    to: str = typer.Option("latest", "--to", help=TO_HELP, callback=check_bound),
-    subject: list[str] = typer.Option([], help="Only these subjects (repeatable)."),
-    action: list[str] = typer.Option([], help="Only these actions, e.g. REPLAY (repeatable)."),
-    via: str | None = typer.Option(None, help="CLI or GATEWAY."),
-    topic: list[str] = typer.Option([], help="Only accesses to these topics (repeatable)."),
-    where: list[str] = typer.Option([], "--where", "-w", help="More filters, as for replay."),
+    from_: str = FromOption,
+    to: str = ToOption,
+    subject: list[str] = typer.Option([], metavar="SUB", help="Only these subjects (repeatable)."),
+    action: list[str] = typer.Option(
+        [], metavar="ACTION", help="Only these actions, e.g. REPLAY (repeatable)."
+    ),
+    via: str | None = typer.Option(None, metavar="CLI|GATEWAY", help="Only this channel."),
+    topic: list[str] = typer.Option(
+        [], metavar="TOPIC", help="Only accesses to these topics or types (repeatable)."
+    ),
+    where: list[str] = typer.Option(
+        [], "--where", "-w", metavar="COND", help="More filters, as for replay."
+    ),
     as_json: bool = typer.Option(False, "--json", help="One JSON row per line."),
 ) -> None:
-    """List access-audit entries (who connected, subscribed, replayed what) with filters."""
+    """List access-audit entries (who connected, subscribed, replayed what) with filters.
+
+    A dashboard resuming after a reconnect is SUBSCRIBE (from token), not REPLAY: REPLAY
+    lists only the requests for the past (from earliest or a time, or up to an end).
+    """
+    check_range_of(from_, to)
+    settings = load_settings()
     conditions = list(where)
     for name, values in (("subject", subject), ("action", [a.upper() for a in action]),
-                         ("topic", topic), ("via", [via.upper()] if via else [])):  # fmt: skip
+                         ("event.topic", topic_spellings(settings, topic)),
+                         ("via", [via.upper()] if via else [])):  # fmt: skip
         if values:
             conditions.append(f"{name}={','.join(values)}")
     try:
         row_filter = RowFilter(conditions)
+        check_filter(row_filter, ACCESS_AUDIT)
     except ValueError as exc:
         fail(str(exc), 2)
-    settings = load_settings()
     found = run_or_exit(
         lambda: list_sessions(settings, parse_bound(from_), parse_bound(to), row_filter)
     )

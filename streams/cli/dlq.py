@@ -19,6 +19,7 @@ import orjson
 import typer
 
 from schemas.formats import codec_for
+from streams.cli.conventions import resolve_topic
 from streams.dlq import (
     DeadLetter,
     ReplayReport,
@@ -35,15 +36,22 @@ from streams.worker.suspects import Suspect, SuspectLog, describe, suspects_spec
 
 app = typer.Typer(help="Dead letters on events.dlq: inspect and replay.", no_args_is_help=True)
 
-ReasonOption = typer.Option(None, "--reason", help="Only this reason code (repeatable).")
-SourceOption = typer.Option(None, "--source-topic", help="Only letters from this input topic.")
-OffsetOption = typer.Option(None, "--offset", help="Only DLQ PARTITION:OFFSET (repeatable).")
+ReasonOption = typer.Option(
+    None, "--reason", metavar="REASON", help="Only this reason code (repeatable)."
+)
+SourceOption = typer.Option(
+    None, "--source-topic", metavar="TOPIC", help="Only letters from this input topic or type."
+)
+OffsetOption = typer.Option(
+    None, "--offset", metavar="P:O", help="Only DLQ PARTITION:OFFSET (repeatable)."
+)
 
 
 def _selection(
-    reasons: list[str] | None, source: str | None, offsets: list[str] | None
+    settings: Settings, reasons: list[str] | None, source: str | None, offsets: list[str] | None
 ) -> Selection:
-    return Selection(frozenset(reasons or ()), source, frozenset(offsets or ()))
+    topic = resolve_topic(settings, source, "input") if source else None
+    return Selection(frozenset(reasons or ()), topic, frozenset(offsets or ()))
 
 
 def _read(settings: Settings, selection: Selection) -> list[DeadLetter]:
@@ -68,7 +76,7 @@ def inspect(
 ) -> None:
     """Show dead letters with their reason headers."""
     settings = load_settings()
-    letters = _read(settings, _selection(reason, source_topic, offset))[:limit]
+    letters = _read(settings, _selection(settings, reason, source_topic, offset))[:limit]
     if as_json:
         codec = codec_for(settings.wire_format, settings.schema_registry_url)
         for letter in letters:
@@ -97,7 +105,10 @@ def replay(
     source_topic: str | None = SourceOption,
     offset: list[str] | None = OffsetOption,
     fixed: Path | None = typer.Option(
-        None, "--fixed", help="JSON lines as `inspect --json` prints them, records fixed."
+        None,
+        "--fixed",
+        metavar="FILE",
+        help="JSON lines as `inspect --json` prints them, records fixed.",
     ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Say what would be sent; send nothing."),
 ) -> None:
@@ -105,14 +116,14 @@ def replay(
     settings = load_settings()
     if fixed is not None:
         fixes = [orjson.loads(line) for line in fixed.read_text().splitlines() if line.strip()]
-        selection = _selection(reason, source_topic, offset)
+        selection = _selection(settings, reason, source_topic, offset)
         fixes = [fix for fix in fixes if _fix_selected(fix, selection)]
         if dry_run:
             typer.echo(f"would validate and send {len(fixes)} fixed record(s)")
             return
         _report(asyncio.run(replay_fixed(settings, fixes)))
         return
-    letters = _read(settings, _selection(reason, source_topic, offset))
+    letters = _read(settings, _selection(settings, reason, source_topic, offset))
     if dry_run:
         for letter in letters:
             source = letter.info.source[0] if letter.info else "?"
@@ -154,13 +165,16 @@ def suspects() -> None:
 
 @app.command()
 def skip(
-    topic: str = typer.Argument(..., help="The input topic, e.g. events.decision_made."),
-    partition: int = typer.Argument(..., min=0),
-    offset: int = typer.Argument(..., min=0),
+    topic: str = typer.Argument(
+        ..., help="The input topic or its type, e.g. events.decision_made or DecisionMade."
+    ),
+    partition: int = typer.Argument(..., min=0, help="Its partition."),
+    offset: int = typer.Argument(..., min=0, help="Its offset."),
 ) -> None:
     """Quarantine one input record: the worker dead-letters it unprocessed (reason
     `quarantined`) when it next adopts the partition — at its next start."""
     settings = load_settings()
+    topic = resolve_topic(settings, topic, "input")
     if settings.catalog.event_type_of(topic) is None or settings.catalog.is_live(topic):
         typer.secho(f"error: {topic} is not an input topic", err=True, fg=typer.colors.RED)
         raise typer.Exit(2)

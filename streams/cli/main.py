@@ -4,25 +4,33 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from importlib.metadata import entry_points
+from importlib.metadata import entry_points, version
 from pathlib import Path
 from typing import Any
 
 import typer
 from aiokafka.errors import KafkaConnectionError
 
-from streams.cli import audit, broker, dlq, produce, replay, topics, worker
+from streams.cli import agents, audit, broker, dlq, produce, replay, topics, worker
+from streams.cli.conventions import conventional
 from streams.kafka import BrokerUnavailable
 from streams.settings import load_settings
 
 
 class Regstream(typer.Typer):
     """The root command: a broker nobody can reach is one line on stderr and exit status 1,
-    whichever command met it, never a traceback (commands may still say it themselves)."""
+    whichever command met it, never a traceback (commands may still say it themselves). Help
+    follows :mod:`streams.cli.conventions`."""
+
+    def click_command(self) -> Any:
+        """The command tree as click runs it (and docs/reference/cli.md is generated from)."""
+        command = typer.main.get_command(self)
+        conventional(command)
+        return command
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         try:
-            return super().__call__(*args, **kwargs)
+            return self.click_command()(*args, **kwargs)
         except (BrokerUnavailable, KafkaConnectionError) as exc:
             if not isinstance(exc, BrokerUnavailable):
                 exc = BrokerUnavailable(load_settings().bootstrap_servers, exc)
@@ -32,10 +40,32 @@ class Regstream(typer.Typer):
 
 app = Regstream(
     name="regstream",
-    help="Stream compliance events from Kafka to people.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
+
+
+def show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"regstream {version('regstream')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    _version: bool = typer.Option(
+        False, "--version", callback=show_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Stream compliance events from Kafka to people.
+
+    Every command that takes a topic also takes an event type name (DecisionMade, decision_made).
+    Exit status: 0 done, 1 the work failed (Kafka unreachable, bad lines or records, a failed
+    check), 2 the command line is wrong, 130 interrupted. Reference: docs/reference/cli.md.
+    """
+
+
 app.add_typer(broker.app, name="broker")
 app.add_typer(topics.app, name="topics")
 app.command("produce")(produce.produce)
@@ -43,6 +73,7 @@ app.command("worker")(worker.worker)
 app.add_typer(dlq.app, name="dlq")
 app.command("replay")(replay.replay)
 app.add_typer(audit.app, name="audit")
+app.add_typer(agents.app, name="agents")
 
 
 def add_component_commands(root: typer.Typer) -> None:

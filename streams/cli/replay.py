@@ -10,16 +10,18 @@ import asyncio
 import getpass
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
 import typer
 from aiokafka.errors import KafkaError
 
+from streams.cli.conventions import resolve_topic, unknown_topic
+from streams.cli.errors import fail
 from streams.kafka import BrokerUnavailable
 from streams.replay.checkpoint import Checkpoint, CheckpointMismatch, checkpoint_path
 from streams.replay.export import ExportFailed, ExportJob, Reporter, export, infer_event_type
 from streams.replay.progress import NoProgress, OffsetProgress
-from streams.replay.ranges import parse_bound
+from streams.replay.ranges import check_range, parse_bound
 from streams.replay.rows import BadRecord, resolve_row_type
 from streams.replay.source import Lost, RangeUnavailable, UnknownTopic
 from streams.replay.writers import FORMATS
@@ -31,11 +33,6 @@ FROM_HELP = "Start (inclusive): earliest, an ISO-8601 time, epoch ms, or offsets
 TO_HELP = "End (exclusive): latest (the end when the run starts), a time, epoch ms, or offsets."
 
 
-def fail(message: str, code: int) -> NoReturn:
-    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
-    raise typer.Exit(code)
-
-
 def check_bound(text: str) -> str:
     """Typer callback: refuse a malformed bound before anything connects."""
     try:
@@ -45,13 +42,23 @@ def check_bound(text: str) -> str:
     return text
 
 
+def check_range_of(from_: str, to: str) -> None:
+    """Refuse a reversed or empty range before anything connects (exit status 2)."""
+    try:
+        check_range(parse_bound(from_), parse_bound(to))
+    except ValueError as exc:
+        fail(str(exc), 2)
+
+
 def run_or_exit(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run ``work``; turn the errors a person can act on into a message and an exit status."""
     try:
         return asyncio.run(work())
     except (BrokerUnavailable, KafkaError, RangeUnavailable) as exc:
         fail(str(exc), 1)
-    except (UnknownTopic, CheckpointMismatch, ValueError) as exc:
+    except UnknownTopic as exc:
+        fail(unknown_topic(load_settings(), exc.topic) if exc.topic else str(exc), 2)
+    except (CheckpointMismatch, ValueError) as exc:
         fail(str(exc), 2)
 
 
@@ -89,24 +96,41 @@ def summary(state: Checkpoint, topic: str, out: Path | None) -> str:
 
 
 def replay(
-    topic: str = typer.Argument(..., help="Topic to export, e.g. live.decision_made."),
-    from_: str = typer.Option("earliest", "--from", help=FROM_HELP, callback=check_bound),
-    to: str = typer.Option("latest", "--to", help=TO_HELP, callback=check_bound),
-    where: list[str] = typer.Option(
-        [], "--where", "-w", help="Field filter, repeatable: agent_id=a,b  metadata.severity>=HIGH."
+    topic: str = typer.Argument(
+        ..., help="Topic, or an event type for its live topic: DecisionMade = live.decision_made."
     ),
-    fmt: str = typer.Option("jsonl", "--format", "-f", help=f"One of {', '.join(FORMATS)}."),
+    from_: str = typer.Option(
+        "earliest", "--from", help=FROM_HELP, callback=check_bound, metavar="WHEN"
+    ),
+    to: str = typer.Option("latest", "--to", help=TO_HELP, callback=check_bound, metavar="WHEN"),
+    where: list[str] = typer.Option(
+        [],
+        "--where",
+        "-w",
+        metavar="COND",
+        help="Field filter, repeatable: agent_id=a,b  metadata.severity>=HIGH.",
+    ),
+    fmt: str = typer.Option(
+        "jsonl", "--format", "-f", metavar="FORMAT", help=f"One of {', '.join(FORMATS)}."
+    ),
     event_type: str | None = typer.Option(
-        None, "--type", help="Event type of the rows (csv/avro); inferred from the topic name."
+        None,
+        "--type",
+        metavar="TYPE",
+        help="Event type of the rows (csv/avro); inferred from the topic name.",
     ),
     out: Path | None = typer.Option(
-        None, "--out", "-o", help="Output file; stdout if omitted or -."
+        None, "--out", "-o", metavar="FILE", help="Output file; stdout if omitted or -."
     ),
     checkpoint: Path | None = typer.Option(
-        None, help="Checkpoint file (default <out>.checkpoint); an existing one is resumed."
+        None,
+        metavar="FILE",
+        help="Checkpoint file (default <out>.checkpoint); an existing one is resumed.",
     ),
     checkpoint_every: int = typer.Option(10_000, min=1, help="Records between checkpoints."),
-    on_error: str = typer.Option("fail", help="Bad record: fail (stop, resumable) or skip."),
+    on_error: str = typer.Option(
+        "fail", metavar="fail|skip", help="Bad record: fail (stop, resumable) or skip."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar, no summary."),
 ) -> None:
     """Export a range of TOPIC, resumably; records who replayed what in the audit topic.
@@ -121,6 +145,7 @@ def replay(
     if checkpoint is not None and out is None:
         fail("--checkpoint needs --out (stdout cannot be resumed)", 2)
     settings = load_settings()
+    topic = resolve_topic(settings, topic)
     try:
         row_type = resolve_row_type(event_type) if event_type else None
     except ValueError as exc:

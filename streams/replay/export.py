@@ -39,9 +39,10 @@ from streams.replay.checkpoint import (
     remove_checkpoint,
     save_checkpoint,
 )
+from streams.replay.fieldcheck import check_filter
 from streams.replay.filters import RowFilter
 from streams.replay.progress import NoProgress, ProgressSink
-from streams.replay.ranges import OffsetRange, parse_bound
+from streams.replay.ranges import OffsetRange, check_range, parse_bound
 from streams.replay.rows import BadRecord, Row, RowDecoder
 from streams.replay.source import Lost, describe_topic, read_plan, resolve_plan, start_consumer
 from streams.replay.writers import RowWriter, check_format, open_writer
@@ -108,7 +109,10 @@ async def export(
     reporter = reporter or Reporter()
     check_format(job.format, job.event_type)
     row_filter = RowFilter(job.where)
+    if job.event_type is not None:
+        check_filter(row_filter, job.event_type)
     lower, upper = parse_bound(job.lower), parse_bound(job.upper)
+    check_range(lower, upper)
     decode = RowDecoder(
         codec_for(settings.wire_format, settings.schema_registry_url), job.event_type
     )

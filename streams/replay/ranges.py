@@ -90,6 +90,27 @@ def _iso_ms(value: str, text: str) -> int:
     return int(moment.timestamp() * 1000)
 
 
+def check_range(lower: Bound, upper: Bound) -> None:
+    """ValueError for a range that holds nothing by construction: a time ``from`` at or after
+    the time ``to``, an offset ``from`` after the offset ``to`` of the same partition, or
+    ``--from latest --to earliest``. (Bounds of different kinds are compared per partition
+    when the plan is made; a range that ends up empty there is simply empty.)"""
+    if isinstance(lower, AtTime) and isinstance(upper, AtTime) and lower.ms >= upper.ms:
+        raise ValueError(
+            f"--from {describe(lower)} is not before --to {describe(upper)}: the range is empty"
+            " (ranges are [from, to))"
+        )
+    if isinstance(lower, AtOffsets) and isinstance(upper, AtOffsets):
+        for partition, start in sorted(lower.offsets.items()):
+            end = upper.offsets.get(partition)
+            if end is not None and start > end:
+                raise ValueError(
+                    f"partition {partition}: --from offset {start} is after --to offset {end}"
+                )
+    if lower == Edge.LATEST and upper == Edge.EARLIEST:
+        raise ValueError("--from latest --to earliest is reversed")
+
+
 def describe(bound: Bound) -> str:
     """The bound as a person reads it back (used in reports and the access audit)."""
     if isinstance(bound, Edge):

@@ -43,6 +43,10 @@ POLL_MS = 1_000
 class UnknownTopic(StreamsError, LookupError):
     """The topic does not exist on the cluster."""
 
+    def __init__(self, message: str, topic: str | None = None) -> None:
+        super().__init__(message)
+        self.topic = topic
+
 
 @dataclass(frozen=True, slots=True)
 class TopicLayout:
@@ -79,7 +83,7 @@ async def describe_topic(settings: Settings, topic: str) -> TopicLayout:
     try:
         found = [t for t in await admin.describe_topics() if t["topic"] == topic]
         if not found:
-            raise UnknownTopic(f"topic {topic!r} does not exist")
+            raise UnknownTopic(f"topic {topic!r} does not exist", topic)
         resource = ConfigResource(ConfigResourceType.TOPIC, topic, {"cleanup.policy": None})
         responses = await admin.describe_configs([resource])
     finally:

@@ -2,8 +2,10 @@
 
 Every worker needs every agent (an event of any partition may name any agent), so this is a
 "global table": each worker reads all of ``ref.agents`` from the beginning and then follows it.
-Keys are agent ids (UTF-8), values JSON objects with at least ``"name"``; a ``null`` value (a
-tombstone) deletes the entry, a value that is not a JSON object is ignored and logged.
+The record format is documented in docs/reference/agents.md and written by :mod:`streams.agents`
+(``regstream agents load``): keys are agent ids (UTF-8), values JSON objects with ``"name"``;
+a ``null`` value (a tombstone) deletes the entry, a value that is not a JSON object is ignored
+and logged.
 
 Why not a Faust ``GlobalTable``: a global table keeps its own changelog topic, so ``ref.agents``
 would have to be copied into it by yet another agent, and Faust's global-table recovery has been

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import getpass
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import orjson
 
 from schemas.access import AccessEntry, Action, Via
 from schemas.codec import AvroCodec
 from streams.access_log import record_access
+from streams.kafka import committed_consumer
 from streams.settings import Settings
 from streams.topics import create_topics
 from tests.integration.helpers import read_all, settings_env
@@ -75,3 +78,59 @@ async def test_sessions_lists_entries_with_filters(settings: Settings) -> None:
         "alice"
     ]
     assert table.returncode == 0 and table.stdout.count("10.0.0.7:5123") == 3
+
+
+async def subscribe_entries(settings: Settings, count: int) -> list[dict[str, Any]]:
+    """The first ``count`` entries the gateway wrote for a subscribe (the writes are async)."""
+    consumer = committed_consumer(settings, settings.audit_topic)
+    await consumer.start()
+    found: list[dict[str, Any]] = []
+    try:
+        async with asyncio.timeout(60):
+            while len(found) < count:
+                for batch in (await consumer.getmany(timeout_ms=500)).values():
+                    entries = [AvroCodec().decode(m.value).record for m in batch]
+                    found += [e for e in entries if "from" in e["details"]]
+    finally:
+        await consumer.stop()
+    return found
+
+
+async def test_a_dashboard_resuming_is_not_a_replay(settings: Settings, tmp_path: Path) -> None:
+    """A client that reconnects resumes from its token: the gateway records a SUBSCRIBE (from
+    token), so `audit sessions --action replay` lists the real replays only, and `--topic`
+    takes the type name the gateway records as well as the live topic."""
+    from gateway.client import Client
+    from tests.e2e.processes import Gateway, running
+    from tests.integration.test_client_gateway import jwt
+
+    await create_topics(settings)
+    checkpoints: list[str] = []
+    with running(Gateway(settings, tmp_path)) as gw:
+        assert isinstance(gw, Gateway)
+        token = jwt(settings, sub="dana")
+        checkpointed = asyncio.Event()
+
+        def keep(checkpoint: str) -> None:
+            checkpoints.append(checkpoint)
+            checkpointed.set()
+
+        async with Client(gw.ws_url, token=token, on_checkpoint=keep) as live:
+            live.subscribe("DecisionMade", id="feed")
+            await asyncio.wait_for(checkpointed.wait(), 60)
+        async with Client(gw.ws_url, token=token, resume_token=checkpoints[-1]) as again:
+            resumed = again.subscribe("DecisionMade", id="feed")
+            replay = again.subscribe("DecisionMade", id="past", start="earliest")
+            await asyncio.wait_for(resumed.subscribed.wait(), 60)
+            await asyncio.wait_for(replay.subscribed.wait(), 60)
+        subscribes = await subscribe_entries(settings, 3)
+
+    assert sorted((e["details"]["id"], e["details"]["from"], e["action"]) for e in subscribes) == [
+        ("feed", "latest", "SUBSCRIBE"), ("feed", "token", "SUBSCRIBE"),
+        ("past", "earliest", "REPLAY"),
+    ]  # fmt: skip
+    for topic in ("DecisionMade", "decision_made", settings.catalog.live_topic("DecisionMade")):
+        replays = sessions_cli(settings, "--action", "replay", "--topic", topic, "--json")
+        assert replays.returncode == 0, replays.stderr
+        rows = [orjson.loads(line)["event"] for line in replays.stdout.splitlines()]
+        assert [(r["subject"], r["details"]["id"]) for r in rows] == [("dana", "past")], topic

@@ -1,6 +1,7 @@
 """`regstream dev` (what `make dev` runs) on a fresh directory with default settings: it starts
 its own broker, the topics, the worker, the gateway and the demo, prints a working dashboard URL
-and token, demo events reach a client through the pipeline, and Ctrl-C stops everything."""
+and token, demo events reach a client through the pipeline enriched with the demo's agents, and
+Ctrl-C stops everything."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from gateway.client import Client, Event
 from streams.broker.cluster import free_port
+from streams.samples import AGENT_DIRECTORY
 
 START_S = 180.0
 EVENT_S = 120.0
@@ -82,7 +84,11 @@ async def test_dev_runs_the_whole_system_and_stops_on_ctrl_c(tmp_path: Path) -> 
             )
             first.cancel()
             assert first in done, "no demo event:\n" + "".join(lines[-80:])
-        assert first.result().event_id
+        event = first.result()
+        assert event.event_id
+        assert event.enrichment is not None, event
+        assert event.enrichment["agent_known"] is True, event.enrichment
+        assert event.enrichment["agent_name"] == AGENT_DIRECTORY[event.payload["agent_id"]]["name"]
         process.send_signal(signal.SIGINT)
         assert await asyncio.wait_for(exited, STOP_S) == 0, "".join(lines[-40:])
     assert lines[-1].strip() == "stopped"

@@ -227,3 +227,22 @@ def test_usage_errors_exit_2_before_anything_is_read(settings: Settings) -> None
     assert bad_bound.returncode == 2 and "yesterday" in bad_bound.stderr
     assert no_topic.returncode == 2 and "does not exist" in no_topic.stderr
     assert no_type.returncode == 2 and "--type" in no_type.stderr
+
+
+async def test_a_type_name_replays_its_live_topic_and_a_typo_gets_a_suggestion(
+    settings: Settings, tmp_path: Path
+) -> None:
+    await create_topics(settings)
+    topic = settings.catalog.live_topic("DecisionMade")
+    now = int(time.time() * 1000)
+    await produce(settings, topic, [(0, encode("EventBatch", batch("DecisionMade", events("DecisionMade", 3))), now)])  # fmt: skip
+
+    by_type = replay_cli(settings, "DecisionMade", "-q")
+    by_topic = replay_cli(settings, topic, "-q")
+    typo = replay_cli(settings, "DecisonMade", "-q")
+
+    assert by_type.returncode == 0, by_type.stderr
+    assert len(by_type.stdout.splitlines()) == 3
+    assert by_type.stdout == by_topic.stdout
+    assert typo.returncode == 2
+    assert "topic 'DecisonMade' does not exist (did you mean 'DecisionMade'" in typo.stderr

@@ -297,3 +297,12 @@ def test_previous_release_records_decode_into_the_current_schema(tmp_path: Path)
     assert record["confidence_score"] == sample("DecisionMade")["confidence_score"]
     with pytest.raises(UnknownSchema):  # without the old release it is an unknown writer
         AvroCodec(new, previous=[]).decode(data)
+
+
+def test_an_enum_error_names_the_value_and_the_symbols() -> None:
+    """`expected Severity, got str` told a person neither what was wrong nor what would do."""
+    with pytest.raises(EncodeError) as info:
+        CODEC.encode("AgentStatusUpdate", broken("AgentStatusUpdate", lambda r: r.update(status="SLEEPY")))  # fmt: skip
+    assert info.value.reason == (
+        "'SLEEPY' is not one of STARTING, ACTIVE, IDLE, BUSY, DEGRADED, ERROR, STOPPED, UNKNOWN"
+    )

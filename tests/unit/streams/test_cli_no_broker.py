@@ -25,6 +25,8 @@ COMMANDS = [
     ["replay", "live.decision_made", "--quiet"],
     ["audit", "verify", "--quiet"],
     ["audit", "sessions"],
+    ["agents", "list"],
+    ["agents", "load"],
 ]
 
 
