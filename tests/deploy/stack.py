@@ -177,6 +177,19 @@ def _size(text: str) -> int:
     return int(float(text or 0))
 
 
+def remove_abandoned() -> None:
+    """Tear down clusters of earlier runs whose test process is gone (killed before its own
+    tear-down): their containers would hold ports, memory and CPU for nothing."""
+    projects = subprocess.run(
+        ["podman", "ps", "-a", "--format", '{{index .Labels "io.podman.compose.project"}}'],
+        capture_output=True, text=True, timeout=60, check=False,
+    ).stdout.split()  # fmt: skip
+    for project in set(projects):
+        pid = project.split("-")[2] if project.startswith("regstream-test-") else ""
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            Stack(project, dict(os.environ), {}).tear_down()
+
+
 @contextmanager
 def running_stack(ready_timeout_s: float) -> Iterator[Stack]:
     """The cluster up, then gone. The brokers start first and the rest once they answer, as
@@ -200,6 +213,7 @@ def running_stack(ready_timeout_s: float) -> Iterator[Stack]:
             "REGSTREAM_KAFKA_JVM_OPTS": "-XX:TieredStopAtLevel=1",
         }
     )
+    remove_abandoned()
     stack = Stack(f"regstream-test-{os.getpid()}-{int(time.time())}", env, ports)
     try:
         stack.compose("up", "-d", *KAFKA)
