@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import Counter
 from typing import Any
 
 import faust
@@ -42,7 +41,7 @@ from streams.worker.config import WorkerSettings
 from streams.worker.delivery import delivery_for
 from streams.worker.directory import AgentDirectory, DirectoryReader
 from streams.worker.inbound import from_record
-from streams.worker.metrics import BatchLatency, render
+from streams.worker.metrics import BatchLatency, consumer_lag, render
 from streams.worker.output import BatchEncoder
 from streams.worker.partition import PartitionProcessor
 from streams.worker.restore import restore_partitions
@@ -177,20 +176,15 @@ def build_app(settings: Settings, worker: WorkerSettings) -> faust.App:
 
     if worker.web_enabled:
 
-        async def lag() -> Counter[str]:
-            per_topic: Counter[str] = Counter()
-            for tp in app.consumer.assignment():
-                if settings.catalog.event_type_of(tp.topic) and not settings.catalog.is_live(
-                    tp.topic
-                ):
-                    position = await app.consumer.position(tp)
-                    if position is not None:
-                        per_topic[tp.topic] += max(0, app.consumer.highwater(tp) - position)
-            return per_topic
+        def is_input(topic: str) -> bool:
+            return bool(settings.catalog.event_type_of(topic)) and not settings.catalog.is_live(
+                topic
+            )
 
         @app.page("/metrics")
         async def metrics(web: Any, request: Any) -> Any:
-            text = render(runtime.counter, runtime.gauges(), await lag(), latency)
+            lag = await consumer_lag(app.consumer, is_input)
+            text = render(runtime.counter, runtime.gauges(), lag, latency)
             return web.text(text)
 
         @app.page("/healthz")

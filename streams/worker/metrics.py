@@ -8,7 +8,9 @@ hand in the exposition format: a handful of series, no registry to keep in sync.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from streams.pipeline import DispositionCounter
 
@@ -19,6 +21,19 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 
 def _label(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+async def consumer_lag(consumer: Any, is_input: Callable[[str], bool]) -> Counter[str]:
+    """Records of the assigned input partitions not fetched yet, per topic, from a Faust
+    consumer. A partition whose position or high watermark is not known yet (until its first
+    fetch has answered) adds nothing."""
+    per_topic: Counter[str] = Counter()
+    for tp in consumer.assignment():
+        if is_input(tp.topic):
+            position, high = await consumer.position(tp), consumer.highwater(tp)
+            if position is not None and high is not None:
+                per_topic[tp.topic] += max(0, high - position)
+    return per_topic
 
 
 class BatchLatency:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from streams.pipeline import Disposition, DispositionCounter
-from streams.worker.metrics import BatchLatency, render
+from streams.worker.metrics import BatchLatency, consumer_lag, render
 
 
 def test_counters_and_gauges_in_the_exposition_format() -> None:
@@ -30,3 +32,37 @@ def test_consumer_lag_per_topic_and_the_batch_latency_histogram() -> None:
     assert 'regstream_worker_batch_seconds_bucket{le="+Inf"} 4' in text
     assert "regstream_worker_batch_seconds_count 4" in text
     assert "regstream_worker_batch_seconds_sum 3.105" in text
+
+
+class TP(NamedTuple):
+    topic: str
+    partition: int
+
+
+class FakeConsumer:
+    """Positions and high watermarks as a Faust consumer reports them; None until fetched."""
+
+    def __init__(self, known: dict[TP, tuple[int | None, int | None]]) -> None:
+        self.known = known
+
+    def assignment(self) -> set[TP]:
+        return set(self.known)
+
+    async def position(self, tp: TP) -> int | None:
+        return self.known[tp][0]
+
+    def highwater(self, tp: TP) -> int | None:
+        return self.known[tp][1]
+
+
+async def test_consumer_lag_counts_only_known_input_partitions() -> None:
+    consumer = FakeConsumer(
+        {
+            TP("events.x", 0): (5, 12),
+            TP("events.x", 1): (3, None),  # not fetched yet: its high watermark is unknown
+            TP("events.y", 0): (None, 4),
+            TP("live.x", 0): (0, 100),
+        }
+    )
+    lag = await consumer_lag(consumer, lambda topic: topic.startswith("events."))
+    assert lag == {"events.x": 7}
