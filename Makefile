@@ -42,8 +42,8 @@ test-unit: venv ## Unit tests only (no broker)
 test-integration: kafka test-packages ## Integration tests only
 	$(PYTEST) -q tests/integration || [ $$? -eq 5 ]
 
-chaos: kafka test-packages ## Long fault-injection runs (SIGKILLed processes, bounced brokers)
-	$(PYTEST) -q -m chaos tests || [ $$? -eq 5 ]
+chaos: kafka test-packages ## Long fault-injection runs on a 3-node cluster; prints the delivery checker's table
+	$(PYTEST) -q -rP -m chaos tests || [ $$? -eq 5 ]
 
 images: kafka ## Build the container images with podman (installed and configured first; needs root)
 	@bash deploy/images/setup-podman.sh

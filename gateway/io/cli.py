@@ -13,6 +13,8 @@ import asyncio
 import logging
 import sys
 import time
+from collections.abc import MutableMapping
+from typing import Any
 
 import structlog
 import typer
@@ -22,17 +24,24 @@ from gateway.core.errors import GatewayError
 from gateway.io.jwks import verifier_for
 from gateway.io.settings import DEV_JWT_KID, load_gateway_settings
 from gateway.io.tls import TlsConfigError
+from streams import reconnect
+from streams.logs import Repeats, bound_repeats
 from streams.settings import load_settings
 
 
 def configure_logging(level: str = "info") -> None:
+    """JSON lines from the gateway itself, Kafka clients' warnings as text; in both, a warning
+    that repeats is one line per window with a count (a broker that goes away is a few lines,
+    not a flood: :mod:`streams.logs`)."""
     logging.basicConfig(stream=sys.stderr, level=level.upper(), format="%(message)s")
+    bound_repeats(logging.root.handlers)
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
     logging.getLogger("websockets").setLevel(logging.WARNING)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
+            HoldRepeats(),
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
             structlog.processors.JSONRenderer(),
@@ -41,6 +50,26 @@ def configure_logging(level: str = "info") -> None:
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=True,
     )
+
+
+class HoldRepeats:
+    """structlog processor: :class:`~streams.logs.Repeats` for the gateway's own warnings, one
+    kind per (level, event, topic); a passed event carries ``repeats_held`` when it held any."""
+
+    def __init__(self) -> None:
+        self.repeats = Repeats()
+
+    def __call__(
+        self, logger: Any, method: str, event: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
+        if event.get("level") not in ("warning", "error", "critical"):
+            return event
+        verdict = self.repeats.admit((event["level"], event.get("event"), event.get("topic")))
+        if verdict is None:
+            raise structlog.DropEvent
+        if verdict[0]:
+            event["repeats_held"] = verdict[0]
+        return event
 
 
 def gateway_command(
@@ -53,6 +82,7 @@ def gateway_command(
     """Run the WebSocket gateway until SIGTERM (then drain: checkpoint + close 4000)."""
     from gateway.io.server import run
 
+    reconnect.install()
     configure_logging(log_level)
     settings = load_gateway_settings(host=host, port=port, ops_host=ops_host, ops_port=ops_port)
     try:

@@ -244,6 +244,22 @@ class LocalCluster:
         state.start_ticks.pop(str(node_id), None)
         self._save_state(state)
 
+    def stop_node(self, node_id: int, timeout: float = 60.0) -> None:
+        """Stop one node the way an operator does in a rolling restart: controlled shutdown
+        (SIGTERM: leadership moves away first), SIGKILL only after ``timeout``."""
+        state = self._require_state()
+        node = self.nodes(state)[node_id - 1]
+        self._signal(state, node, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while self._alive(state, node) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if self._alive(state, node):
+            self.kill_node(node_id)
+            return
+        state.pids.pop(str(node_id), None)
+        state.start_ticks.pop(str(node_id), None)
+        self._save_state(state)
+
     def start_node(self, node_id: int, timeout: float = 90.0) -> None:
         """Start one stopped node again and wait until the cluster lists it."""
         state = self._require_state()

@@ -131,9 +131,18 @@ def dev(
     gateway_port: int = typer.Option(8080, help="Dashboard and WebSocket port."),
 ) -> None:
     """Run the whole system on this machine until Ctrl-C (what `make dev` runs)."""
+    from streams.broker.errors import BrokerError
+    from streams.devlock import AlreadyRunning
     from streams.devstack import run_dev
 
-    run_dev(data_dir, port, demo_rate, gateway_port)
+    try:
+        run_dev(data_dir, port, demo_rate, gateway_port)
+    except AlreadyRunning as exc:
+        typer.secho(str(exc), err=True, fg=typer.colors.YELLOW)
+        raise typer.Exit(1) from exc
+    except BrokerError as exc:
+        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(1) from exc
 
 
 if __name__ == "__main__":

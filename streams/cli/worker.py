@@ -2,7 +2,10 @@
 
 The only importer of the Faust app (ARCHITECTURE.md: nothing else imports it). The catalog's topics
 and the worker's changelog topics are created first (idempotently), so a fresh cluster needs no
-separate `regstream topics create`.
+separate `regstream topics create`. A running worker rides out a broker that goes away (it
+reconnects with backoff, its logs stay bounded) and stops within
+:data:`~streams.worker.runner.STOP_DEADLINE_S` of SIGTERM, broker or not
+(:mod:`streams.worker.runner`).
 """
 
 from __future__ import annotations
@@ -25,10 +28,9 @@ def worker(
     ),
 ) -> None:
     """Filter, dedupe, enrich and batch events.* into live.*; bad records go to the DLQ."""
-    from faust.worker import Worker
-
     from streams.worker.app import build_app
     from streams.worker.config import load_worker_settings
+    from streams.worker.runner import WorkerRunner
     from streams.worker.state import changelog_specs
     from streams.worker.suspects import suspects_spec
 
@@ -57,7 +59,7 @@ def worker(
         f"{worker_settings.batch_max_events}",
         err=True,
     )
-    runner = Worker(
+    runner = WorkerRunner(
         app,
         loglevel=worker_settings.log_level,
         quiet=True,

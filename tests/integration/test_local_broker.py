@@ -1,5 +1,6 @@
 """The embedded broker tooling: clear errors for the common mistakes, and a 3-node cluster that
-keeps every acknowledged write when a node is SIGKILLed mid-stream."""
+keeps every acknowledged write when a node is SIGKILLed mid-stream (the session's 3-node
+cluster, shared with the fault scenarios)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from streams.samples import SampleEvents
 from streams.settings import Settings
 from streams.topics import create_topics
 from tests.integration.helpers import read_all
+from tests.kafka_broker import BrokerHandle
 
 
 def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
@@ -51,11 +53,12 @@ def test_missing_java_is_reported_by_the_cli(tmp_path: Path) -> None:
     assert "java is not on PATH" in result.stderr
 
 
-async def test_three_nodes_keep_acknowledged_writes_when_one_is_killed(tmp_path: Path) -> None:
-    cluster = LocalCluster(tmp_path / "three")
+async def test_three_nodes_keep_acknowledged_writes_when_one_is_killed(
+    kafka_cluster: BrokerHandle, cluster_settings: Settings
+) -> None:
+    cluster, settings = kafka_cluster.cluster, cluster_settings
+    assert cluster is not None
     try:
-        bootstrap = await asyncio.to_thread(cluster.start, nodes=3, port=0)
-        settings = Settings(bootstrap_servers=bootstrap, replication_factor=3, partitions=3)
         await create_topics(settings)
         samples = SampleEvents(seed=9)
         records = [samples.next("AgentStatusUpdate") for _ in range(3_000)]
@@ -76,5 +79,4 @@ async def test_three_nodes_keep_acknowledged_writes_when_one_is_killed(tmp_path:
         assert sorted(ids) == sorted(acknowledged), "lost or duplicated acknowledged writes"
         assert cluster.running_nodes() == [1, 3]
     finally:
-        await asyncio.to_thread(cluster.stop)
-    assert cluster.running_nodes() == []
+        await asyncio.to_thread(cluster.start_node, 2)  # the cluster is shared: whole again

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -284,33 +284,35 @@ class OutputEvent:
         return str(self.record["metadata"]["event_id"])
 
 
-async def read_outputs(settings: Settings) -> list[OutputEvent]:
-    """Every committed event in ``live.*``, in (topic, partition, offset, index) order."""
+async def iter_outputs(settings: Settings, timeout_s: float = 120) -> AsyncIterator[OutputEvent]:
+    """Every committed event in ``live.*``, one at a time (a long run's million fit nowhere)."""
     codec = AvroCodec()
     topics = [settings.catalog.live_topic(t) for t in EVENT_TYPES]
     consumer = committed_consumer(settings, *topics, max_partition_fetch_bytes=8 << 20)
     await consumer.start()
-    events: list[OutputEvent] = []
     try:
-        async for message in read_to_end(consumer, timeout_s=120):
+        async for message in read_to_end(consumer, timeout_s=timeout_s):
             _, batch = codec.decode(message.value)
             for index, event in enumerate(batch["events"]):
                 event_type, record = event["payload"]
-                events.append(
-                    OutputEvent(
-                        message.topic,
-                        message.partition,
-                        message.offset,
-                        index,
-                        batch["source_partition"],
-                        event["source_offset"],
-                        event_type,
-                        record,
-                        event["enrichment"],
-                    )
+                yield OutputEvent(
+                    message.topic,
+                    message.partition,
+                    message.offset,
+                    index,
+                    batch["source_partition"],
+                    event["source_offset"],
+                    event_type,
+                    record,
+                    event["enrichment"],
                 )
     finally:
         await consumer.stop()
+
+
+async def read_outputs(settings: Settings) -> list[OutputEvent]:
+    """Every committed event in ``live.*``, in (topic, partition, offset, index) order."""
+    events = [event async for event in iter_outputs(settings)]
     events.sort(key=lambda e: (e.topic, e.partition, e.offset, e.index))
     return events
 
