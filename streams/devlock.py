@@ -15,10 +15,12 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
+from streams.errors import StreamsError
+
 LOCK_FILE = "dev.lock"
 
 
-class AlreadyRunning(RuntimeError):
+class AlreadyRunning(StreamsError, RuntimeError):
     """Another `regstream dev` holds this directory."""
 
 

@@ -7,6 +7,7 @@ works::
     StreamsError                 anything raised by ``streams`` (``retriable``: may trying again help)
     ├── BrokerUnavailable        Kafka unreachable at the bootstrap address (ConnectionError; retriable)
     ├── BrokerError              the local broker could not be fetched, started or stopped (RuntimeError)
+    ├── AlreadyRunning           another `regstream dev` holds this broker directory (RuntimeError)
     ├── TopicsNotCreated         the cluster refused to create topics (RuntimeError; retriable)
     ├── ChainConflict            an audit event_id already chained came with other content (ValueError;
     │                            ``dlq_reason``)

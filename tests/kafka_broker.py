@@ -66,7 +66,8 @@ def provide_broker(directory: Path, nodes: int = 1) -> Iterator[BrokerHandle]:
         return
     cluster = LocalCluster(directory)
     try:
-        bootstrap = cluster.start(nodes=nodes, port=0)
+        # Three JVMs starting at once on a small, busy machine can take minutes.
+        bootstrap = cluster.start(nodes=nodes, port=0, timeout=90.0 * nodes)
         yield BrokerHandle(bootstrap, "local", cluster)
     finally:
         cluster.stop()

@@ -29,7 +29,7 @@ from tests.faults.proxy import FaultyProxy
 from tests.integration.test_gateway_helpers import GatewayProcess
 from tests.integration.test_worker_harness import WorkerProcess, Workers, group_members
 
-SESSION_TIMEOUT_S = 6.0  # REGSTREAM_WORKER_SESSION_TIMEOUT_MS of the test workers
+START_S = 240.0  # a broker starting again on a small, busy machine
 
 
 @dataclass
@@ -120,7 +120,7 @@ async def kill_busy_leader(system: System) -> None:
         return all(p["leader"] not in (node, -1) for p in await system.describe())
 
     await system.until(f"new leaders for broker {node}'s partitions", moved)
-    await asyncio.to_thread(system.cluster.start_node, node)
+    await asyncio.to_thread(system.cluster.start_node, node, START_S)
     await system.fully_replicated()
 
 
@@ -130,7 +130,7 @@ async def rolling_restart(system: System) -> None:
     for node in (1, 2, 3):
         await asyncio.to_thread(system.cluster.stop_node, node)
         await system.busy(20)  # the stream goes on without it
-        await asyncio.to_thread(system.cluster.start_node, node)
+        await asyncio.to_thread(system.cluster.start_node, node, START_S)
         await system.fully_replicated()
 
 
@@ -139,7 +139,7 @@ async def stop_one_broker(system: System) -> None:
     system.strike("broker 2 stopped, restarted")
     await asyncio.to_thread(system.cluster.stop_node, 2)
     await system.busy(100)
-    await asyncio.to_thread(system.cluster.start_node, 2)
+    await asyncio.to_thread(system.cluster.start_node, 2, START_S)
     await system.fully_replicated()
 
 

@@ -85,7 +85,11 @@ async def run_scenario(
         )
         for i, types in enumerate(PRODUCER_TYPES)
     ]
-    gateways = [GatewayProcess(settings, log_dir) for _ in range(scenario.gateways)]
+    # Behind the proxy every client comes from 127.0.0.1: no per-address cap (docs/operations.md).
+    gateways = [
+        GatewayProcess(settings, log_dir, max_connections_per_ip=0)
+        for _ in range(scenario.gateways)
+    ]
     proxy = FaultyProxy(lambda: [g.port for g in gateways if g.port], seed=scenario.seed)
     with running_workers(env, log_dir) as workers:
         for i in range(scenario.workers):

@@ -79,4 +79,4 @@ async def test_three_nodes_keep_acknowledged_writes_when_one_is_killed(
         assert sorted(ids) == sorted(acknowledged), "lost or duplicated acknowledged writes"
         assert cluster.running_nodes() == [1, 3]
     finally:
-        await asyncio.to_thread(cluster.start_node, 2)  # the cluster is shared: whole again
+        await asyncio.to_thread(cluster.start_node, 2, 240.0)  # the cluster is shared: whole again

@@ -52,8 +52,12 @@ CORE_FORBIDDEN = (
 )
 # Names whose use means network I/O even though their module is allowed (PyJWT's JWKS client).
 CORE_FORBIDDEN_NAMES = frozenset({"PyJWKClient"})
-# What the gateway may take from streams (ARCHITECTURE.md: "may use streams.settings/Kafka helpers").
-GATEWAY_FROM_STREAMS = frozenset({"streams.settings", "streams.kafka"})
+# What the gateway may take from streams (ARCHITECTURE.md: "may use streams.settings/Kafka helpers"):
+# the Kafka helpers are the clients' construction, their reconnect backoff and the bounding of
+# their repeated warnings in the log.
+GATEWAY_FROM_STREAMS = frozenset(
+    {"streams.settings", "streams.kafka", "streams.reconnect", "streams.logs"}
+)
 CLIENT_FROM_GATEWAY = frozenset({"gateway.core.errors"})
 
 
