@@ -138,23 +138,21 @@ class Stack:
         return f"ws://127.0.0.1:{self.ports['lb']}/ws"
 
     def tear_down(self) -> None:
-        """Remove everything of the project, whatever state it is in."""
+        """Remove everything of the project, whatever state it is in: containers with their
+        anonymous volumes first (compose's down would leave those behind), then the named
+        volumes and the network."""
         label = f"label=io.podman.compose.project={self.project}"
-        subprocess.run(["podman-compose", "-p", self.project, "-f", str(COMPOSE), "down", "-t", "5"],
-                       env=self.env, capture_output=True, timeout=300, check=False)  # fmt: skip
-        for kind, listing in (
-            ("rm", ["podman", "ps", "-a", "-q", "--filter", label]),
-            ("volume", ["podman", "volume", "ls", "-q", "--filter", label]),
+        for listing, remove in (
+            (
+                ["podman", "ps", "-a", "-q", "--filter", label],
+                ["podman", "rm", "-f", "-v", "-t", "5"],
+            ),
+            (["podman", "volume", "ls", "-q", "--filter", label], ["podman", "volume", "rm", "-f"]),
         ):
             ids = subprocess.run(
                 listing, capture_output=True, text=True, check=False
             ).stdout.split()
             if ids:
-                remove = (
-                    ["podman", "rm", "-f", "-v"]
-                    if kind == "rm"
-                    else ["podman", "volume", "rm", "-f"]
-                )
                 subprocess.run([*remove, *ids], capture_output=True, timeout=300, check=False)
         subprocess.run(["podman", "network", "rm", "-f", f"{self.project}_default"],
                        capture_output=True, timeout=60, check=False)  # fmt: skip
