@@ -184,7 +184,7 @@ class Delivery:
                 if self._room() <= 0:
                     self.set_slow(True)  # full: the record stays in Kafka until there is room
                     return
-                self._emit(data_frame(sub.id, encoded))
+                self._emit(data_frame(sub.heads, encoded))
                 self.delivered += encoded.count
                 self.last_delivery_ms = now_ms
             sub.advance(p, rec.offset + 1)

@@ -4,8 +4,9 @@ One record of ``live.<type>`` is one EventBatch. The shared tail reader hands th
 :class:`Record` object to every session watching the topic; the first session that needs the
 events under a given filter serializes them, the others reuse the bytes (memo keyed by the
 filter's canonical key). A session then only prepends its own subscription id: a data frame is a
-:class:`SharedFrame` (small per-subscription head + shared body), so fan-out to N clients costs
-one JSON encoding per (record, filter), not N.
+:class:`SharedFrame` (small per-subscription head + the shared :class:`EncodedEvents`), so
+fan-out to N clients costs one JSON encoding per (record, filter), not N, and the body is never
+joined to a head: the I/O layer sends the head and the shared body as they are (STYLE.md §11).
 
 ``prev_offset`` is the position the reader stood at before this record: the offset after the
 previous record it returned, or where it started. The reader vouches that no data record lies
@@ -71,36 +72,43 @@ def weight(record: Record) -> int:
     return max(len(record.batch.get("events") or ()) + 1, record.size // AVRO_BYTES_PER_EVENT)
 
 
+TAIL = b"}"  # closes every data frame
+
+
 @dataclass(frozen=True, slots=True)
 class SharedFrame:
-    """A data frame = ``head`` (per subscription) + ``body`` (shared bytes) + ``tail``.
-
-    The I/O layer may send ``bytes(frame)`` or the three fragments without joining them.
-    """
+    """A data frame = ``head`` (per subscription) + ``shared.body`` (the same object for every
+    subscription with this filter) + ``}``. The I/O layer sends the parts as they are; joining
+    them (``bytes(frame)``, a copy of the body per client) is for tests and the slow path."""
 
     head: bytes
-    body: bytes
-    tail: bytes = b"}"
-    events: int = 1  # events in ``body``, for the I/O layer's metrics
+    shared: EncodedEvents
+
+    @property
+    def body(self) -> bytes:
+        return self.shared.body
+
+    @property
+    def events(self) -> int:
+        """Events in the body, for the I/O layer's metrics."""
+        return self.shared.count
 
     def __bytes__(self) -> bytes:
-        return b"".join((self.head, self.body, self.tail))
+        return b"".join((self.head, self.shared.body, TAIL))
 
     def __len__(self) -> int:
-        return len(self.head) + len(self.body) + len(self.tail)
-
-    def fragments(self) -> tuple[bytes, bytes, bytes]:
-        return (self.head, self.body, self.tail)
+        return len(self.head) + len(self.shared.body) + 1
 
 
-def data_frame(sub_id: str, events: EncodedEvents) -> SharedFrame:
-    """``event {id, event}`` for a single event, ``batch {id, events}`` otherwise."""
+def data_heads(sub_id: str) -> tuple[bytes, bytes]:
+    """The heads of a subscription's data frames: ``event {id, event}`` for a single event,
+    ``batch {id, events}`` otherwise (made once per subscription)."""
     sid = orjson.dumps(sub_id)
-    if events.count == 1:
-        return SharedFrame(b'{"op":"event","id":' + sid + b',"event":', events.body)
-    return SharedFrame(
-        b'{"op":"batch","id":' + sid + b',"events":', events.body, events=events.count
-    )
+    return b'{"op":"event","id":' + sid + b',"event":', b'{"op":"batch","id":' + sid + b',"events":'
+
+
+def data_frame(heads: tuple[bytes, bytes], events: EncodedEvents) -> SharedFrame:
+    return SharedFrame(heads[0] if events.count == 1 else heads[1], events)
 
 
 def split_payload(batch: Mapping[str, Any], item: Mapping[str, Any]) -> tuple[str, Any]:

@@ -34,6 +34,7 @@ from gateway.core.commands import Gap, GapReason, TopicSnapshot
 from gateway.core.errors import PositionBeyondEnd
 from gateway.core.filters import CompiledFilter
 from gateway.core.frames import FromTimestamp, FromToken
+from gateway.core.records import data_heads
 from gateway.core.tokens import SubscriptionPosition
 
 Start = str | FromTimestamp | FromToken  # "latest" | "earliest" | timestamp | token
@@ -73,6 +74,10 @@ class Subscription:
     withheld: dict[int, int] = field(default_factory=dict)  # horizon: nothing below it is sent
     done: set[int] = field(default_factory=set)
     reader: int | None = None
+    heads: tuple[bytes, bytes] = field(init=False, repr=False)  # of its data frames
+
+    def __post_init__(self) -> None:
+        self.heads = data_heads(self.id)
 
     # -- changes of state (the delivery machinery decides, these keep the fields consistent) --
 

@@ -6,9 +6,12 @@ decisions are the core's; this module only moves data.
   feeders), which turns any unexpected exception into ``fail(InternalError)`` (close 4001, the
   client resumes) and then pumps. Pumping is re-entrant safe: a command that feeds the session
   synchronously (``WatchTopic`` hands over the tail position at once) just asks for another round.
-* **Sending.** Frames go into a queue drained by a writer task that exists only while there is
-  something to send (idle connections cost no task). ``SharedFrame`` s stay shared in the queue
-  (one body for every client of a tail record) and are joined only when written. Queued bytes
+* **Sending.** Frames go into a queue that is written out at once, synchronously, while the
+  transport takes more (``GatewayWire.write``: a ``SharedFrame``'s body is written as the
+  shared bytes object itself, never joined to its head, so fan-out copies no body per client).
+  Only when the transport pushes back (its buffer above ``WRITE_LIMIT``) does a writer task wait
+  for it to drain; idle and keeping-up connections cost no task. ``SharedFrame`` s stay shared
+  in the queue meanwhile. Queued bytes
   plus the transport buffer are reported with ``on_send_buffer`` after every pump and tick; the
   core counts every frame against the client's send room before it takes a record, demotes a
   full client off the shared tail and stops its catch-up reader: Kafka, not this queue, holds
@@ -34,7 +37,6 @@ from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 import structlog
-from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 from websockets.protocol import State
 
@@ -47,6 +49,7 @@ from gateway.io.catchup import CatchUpJob
 from gateway.io.clock import now_ms
 from gateway.io.dispatch import Dispatcher
 from gateway.io.hub import Hub
+from gateway.io.wire import GatewayWire
 
 log = structlog.get_logger("gateway.connection")
 CLOSE_TIMEOUT_S = 5.0  # from asking a close to aborting a peer that did not complete it
@@ -75,7 +78,7 @@ class Connection:
         "ws",
     )
 
-    def __init__(self, hub: Hub, ws: ServerConnection, session: Session, peer: str) -> None:
+    def __init__(self, hub: Hub, ws: GatewayWire, session: Session, peer: str) -> None:
         self.hub, self.ws, self.session, self.peer = hub, ws, session, peer
         self.id = session.session_id
         self._out: deque[bytes | SharedFrame] | None = None
@@ -190,6 +193,8 @@ class Connection:
                     out = self.session.take()
                 for frame in out.frames:
                     self._enqueue(frame)
+                if out.frames:
+                    self._flush()
                 self._report(out)
                 for command in out.commands:
                     self.commands.run(command)
@@ -213,34 +218,49 @@ class Connection:
     def _enqueue(self, frame: bytes | SharedFrame) -> None:
         if self.gone:
             return
-        if isinstance(frame, SharedFrame):
-            self.hub.metrics.events_sent.inc(frame.events)
         if self._out is None:
             self._out = deque()
         self._out.append(frame)
         self._queued += len(frame)
-        self._kick()
 
-    def _kick(self) -> None:
-        if self._writer is None and not self.gone:
+    def _flush(self) -> None:
+        """Write what is queued while the transport takes it; leave the rest to a writer task
+        that waits for the transport to drain (and sends the close once all is out)."""
+        self._write_now()
+        if self._writer is None and not self.gone and (self._out or self.closing is not None):
             self._writer = asyncio.create_task(self._write())
 
+    def _write_now(self) -> None:
+        out, ws = self._out, self.ws
+        if out is None or self.gone:
+            return
+        sent = events = 0
+        while out and not ws.paused:
+            frame = out.popleft()
+            self._queued -= len(frame)
+            if not ws.write(frame):  # closing or closed: what is queued can no longer go
+                out.clear()
+                self._queued = 0
+                break
+            sent += len(frame)
+            if isinstance(frame, SharedFrame):
+                events += frame.events
+        if not out:
+            self._out = None
+        if sent:
+            self.hub.metrics.bytes_sent.inc(sent)
+            self.hub.metrics.events_sent.inc(events)
+
     async def _write(self) -> None:
-        sent = 0
         try:
-            while self._out:
-                frame = self._out.popleft()
-                if not self._out:
-                    self._out = None
-                self._queued -= len(frame)
-                await self.ws.send(bytes(frame), text=True)
-                sent += len(frame)
-            if self.closing is not None:
+            while self._out and not self.gone:
+                await self.ws.drain()  # the transport pushed back: wait until it takes more
+                self._write_now()
+            if self.closing is not None and not self.gone:
                 await self.ws.close(self.closing.code, self.closing.reason)
         except ConnectionClosed:
             pass
         finally:
-            self.hub.metrics.bytes_sent.inc(sent)
             self._writer = None
         if not self.gone and self.closing is None:
             self.pump()  # the queue drained: maybe restore a demoted client
@@ -259,7 +279,7 @@ class Connection:
         self.log.info("closing", code=close.code, reason=close.reason)
         loop = asyncio.get_running_loop()
         self._deadline = loop.call_later(CLOSE_TIMEOUT_S, self.abort, "close_timeout")
-        self._kick()
+        self._flush()
 
     def abort(self, reason: str) -> None:
         """Cut the TCP connection without a close handshake (the peer does not read)."""

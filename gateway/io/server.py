@@ -145,6 +145,7 @@ class GatewayServer:
             config=hub.session_config,
             budget=hub.budget,
         )
+        assert isinstance(ws, GatewayWire)  # serve(create_connection=GatewayWire)
         conn = Connection(hub, ws, session, _peer(ws))
         hub.connections.add(conn)
         hub.metrics.connections.inc()

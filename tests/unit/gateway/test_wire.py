@@ -15,6 +15,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import Frame, Opcode
 
+from gateway.core.records import EncodedEvents, SharedFrame, data_heads
 from gateway.io.wire import GatewayWire
 
 LIMIT = 1024
@@ -80,3 +81,52 @@ async def test_other_protocol_failures_keep_their_standard_codes(server: Server)
     ws.send_data()
     await received_until_close(ws)
     assert ws.close_code == 1007
+
+
+# -- the gateway's own writes: one body for every client --------------------------------------
+
+
+class Recording:
+    """Stands in for a transport's ``write`` and keeps every object it was handed."""
+
+    def __init__(self, write: object) -> None:
+        self.write_through, self.written = write, []
+
+    def __call__(self, data: bytes) -> None:
+        self.written.append(data)
+        self.write_through(data)  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("events", [1, 3, 400])  # 7-bit, 16-bit and 64-bit payload lengths
+async def test_a_shared_body_is_written_as_the_same_object_to_every_client(events: int) -> None:
+    items = [{"n": i, "pad": "x" * 200} for i in range(events)]
+    shared = EncodedEvents(events, orjson.dumps(items if events > 1 else items[0]))
+    wires: list[GatewayWire] = []
+    all_in = asyncio.Event()
+
+    async def hold(ws: ServerConnection) -> None:
+        assert isinstance(ws, GatewayWire)
+        wires.append(ws)
+        if len(wires) == 3:
+            all_in.set()
+        await ws.wait_closed()
+
+    async with serve(hold, "127.0.0.1", 0, create_connection=GatewayWire, compression=None) as srv:
+        clients = [await client(srv) for _ in range(3)]
+        async with asyncio.timeout(10):
+            await all_in.wait()  # the server side of each handshake completed
+        seen = []
+        for i, ws in enumerate(wires):
+            recording = Recording(ws.transport.write)
+            ws.transport.write = recording  # type: ignore[method-assign]
+            assert ws.write(SharedFrame(data_heads(f"sub-{i}")[events > 1], shared))
+            seen.append(recording.written)
+        for i, c in enumerate(clients):
+            message = orjson.loads(await asyncio.wait_for(c.recv(), 10))
+            assert message["id"] == f"sub-{i}"
+            got = message["events"] if events > 1 else [message["event"]]
+            assert [e["n"] for e in got] == list(range(events))
+            await c.close()
+    assert all(any(part is shared.body for part in parts) for parts in seen), [
+        [type(p).__name__ + str(len(p)) for p in parts] for parts in seen
+    ]
