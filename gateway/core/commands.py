@@ -211,3 +211,7 @@ class Output:
     audit: list[AccessAction] = field(default_factory=list)
     gaps: list[Gap] = field(default_factory=list)
     close: Close | None = None
+
+
+NOTHING = Output()
+"""What a call that produced nothing returns: shared, so never to be changed."""

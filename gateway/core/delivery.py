@@ -239,6 +239,10 @@ class Delivery:
 
     # -- bounded subscriptions --------------------------------------------------------------
 
+    def bounded(self) -> bool:
+        """A subscription waits for the clock to pass its ``to.timestamp``."""
+        return any(s.to_timestamp is not None for s in self.subs.values())
+
     def expire_bounds(self, now_ms: int, grace_ms: int) -> None:
         """`to.timestamp` on idle partitions: once the clock (plus producer slack) is past it,
         a partition whose ``next`` reached the tail position has nothing more to give."""

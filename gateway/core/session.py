@@ -35,6 +35,7 @@ from gateway.core import frames
 from gateway.core.auth import Principal
 from gateway.core.budget import SendBudget
 from gateway.core.commands import (
+    NOTHING,
     AccessAction,
     Close,
     Command,
@@ -117,8 +118,13 @@ class Session:
         self._report(Connected(principal.role))
 
     def take(self) -> Output:
-        """Drain what the last calls produced (frames, commands, close), in order."""
-        out, self._out = self._out, Output()
+        """Drain what the last calls produced (frames, commands, reports, close), in order.
+        Nothing produced: the shared empty :data:`NOTHING` (the I/O layer asks after every
+        call, thousands of times a second at fan-out; it reads outputs, never changes them)."""
+        out = self._out
+        if not (out.frames or out.commands or out.audit or out.gaps or out.close):
+            return NOTHING
+        self._out = Output()
         return out
 
     def _emit(self, frame: bytes | SharedFrame) -> None:
@@ -320,6 +326,20 @@ class Session:
         """The connection is gone and its queue with it: give the bytes back to the budget."""
         self._budget.add(-self.queued)
         self.queued = 0
+
+    def wants_tick(self, now_ms: int, within_ms: int) -> bool:
+        """Whether the clock may change something here within ``within_ms``: positions to
+        checkpoint, a slow client, bytes held, a ``to.timestamp`` bound, the JWT's expiry. The
+        others can wait that long: a gateway with thousands of quiet subscribers does not tick
+        each of them five times a second."""
+        d, expires = self._delivery, self.principal.expires_at_ms
+        return (
+            d.dirty
+            or d.slow
+            or self.queued > 0
+            or d.bounded()
+            or (expires is not None and expires - now_ms <= within_ms)
+        )
 
     def send_room(self) -> float:
         """Bytes this client may still be sent before it is demoted."""

@@ -113,8 +113,8 @@ class Connection:
 
     # -- what the hub asks (``hub.Client``) --------------------------------------------------
 
-    def busy(self) -> bool:
-        return bool(self.session.subscriptions)
+    def busy(self, now: int, within_ms: int) -> bool:
+        return self.session.wants_tick(now, within_ms)
 
     def held(self) -> int:
         return self.session.queued

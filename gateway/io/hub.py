@@ -40,7 +40,7 @@ from schemas.formats import codec_for
 from streams.settings import Settings
 
 log = structlog.get_logger("gateway.hub")
-SLOW_TICK_EVERY = 25  # connections without subscriptions are ticked every 25th tick (JWT expiry)
+SLOW_TICK_EVERY = 25  # quiet connections are ticked every 25th tick (JWT expiry)
 
 
 class Client(Hashable, Protocol):
@@ -50,8 +50,9 @@ class Client(Hashable, Protocol):
     def finished(self) -> asyncio.Future[None]:
         """Done once the connection is released."""
 
-    def busy(self) -> bool:
-        """Has subscriptions (ticked every tick; the others only now and then)."""
+    def busy(self, now: int, within_ms: int) -> bool:
+        """The clock matters to it within ``within_ms`` (ticked every tick; the others only
+        every ``SLOW_TICK_EVERY`` ticks)."""
 
     def held(self) -> int:
         """Bytes queued for the client."""
@@ -167,12 +168,13 @@ class Hub:
 
     async def _tick(self) -> None:
         count = 0
+        slow_ms = SLOW_TICK_EVERY * self.settings.tick_ms
         while True:
             await asyncio.sleep(self.settings.tick_ms / 1000)
             count += 1
             now = now_ms()
             for conn in tuple(self.connections):
-                if conn.busy() or count % SLOW_TICK_EVERY == 0:
+                if count % SLOW_TICK_EVERY == 0 or conn.busy(now, slow_ms):
                     conn.tick(now)
             self._shed(now)
             self.metrics.send_budget_used.set(self.budget.used)

@@ -13,12 +13,17 @@ that fan-out costs no copy of a shared body per client (STYLE.md §11): a data f
 as three WebSocket frames of one text message: its own small head (``{"op":"batch","id":…,
 "events":``), the body as a continuation frame whose payload is the shared bytes object itself,
 written to every connection as it is, and a final ``}``. Server frames are not masked, so the
-body's bytes are the same for everyone; only a few header bytes are built per client. With permessage-deflate negotiated each
+body's bytes are the same for everyone; only a few header bytes are built per client. On a
+plain TCP connection whose transport holds nothing, the three go out in one ``writev`` system
+call straight from those objects (asyncio on Python 3.11 would join them, or send each with a
+call of its own); anything the socket does not take is handed to the transport, which buffers
+it and sends it when the socket is writable, as it does for everything else. With permessage-deflate negotiated each
 connection compresses on its own, and messages go through ``websockets`` as a whole.
 """
 
 from __future__ import annotations
 
+import os
 import struct
 from typing import Any
 
@@ -60,6 +65,8 @@ class GatewayWire(ServerConnection):
 
         protocol.fail = fail_as_documented  # type: ignore[method-assign]
         super().__init__(protocol, *args, **kwargs)
+        self._fd: int | None = None  # the socket to write to directly; found on first use
+        self._fd_known = False
 
     def write(self, message: bytes | SharedFrame) -> bool:
         """Write one text message now, without waiting (the caller watches ``paused``).
@@ -71,9 +78,47 @@ class GatewayWire(ServerConnection):
             self.send_data()
             return True
         head, body = message.head, message.body
-        write = self.transport.write
         # this client's head, then the header of the body's frame: small, built per client
-        write(frame_header(TEXT, len(head)) + head + frame_header(CONTINUATION, len(body)))
-        write(body)  # the shared object itself, never copied here
-        write(LAST_FRAGMENT)
+        parts = [
+            frame_header(TEXT, len(head)) + head + frame_header(CONTINUATION, len(body)),
+            body,  # the shared object itself, never copied here
+            LAST_FRAGMENT,
+        ]
+        transport = self.transport
+        fd = self._plain_fd()
+        if fd is not None and not transport.get_write_buffer_size() and not transport.is_closing():
+            parts = _written(parts, _writev(fd, parts))  # one system call, no copy
+        for part in parts:  # what the socket did not take: the transport buffers and sends it
+            transport.write(part)
         return True
+
+    def _plain_fd(self) -> int | None:
+        """The socket's descriptor when writing to it directly is the same as the transport
+        writing (a plain TCP transport, not TLS); None otherwise."""
+        if not self._fd_known:
+            transport, self._fd_known = self.transport, True
+            sock = transport.get_extra_info("socket")
+            if sock is not None and transport.get_extra_info("ssl_object") is None:
+                self._fd = int(sock.fileno())
+        return self._fd
+
+
+def _writev(fd: int, parts: list[bytes]) -> int:
+    """Bytes the socket took at once (0 when it would block or failed: the transport then
+    writes all of it itself and meets the error the usual way)."""
+    try:
+        return os.writev(fd, parts)
+    except OSError:
+        return 0
+
+
+def _written(parts: list[bytes], n: int) -> list[bytes]:
+    """What is left of ``parts`` once their first ``n`` bytes went out (a view, not a copy)."""
+    left: list[bytes] = []
+    for part in parts:
+        if n >= len(part):
+            n -= len(part)
+            continue
+        left.append(memoryview(part)[n:] if n else part)  # type: ignore[arg-type]
+        n = 0
+    return left

@@ -323,3 +323,23 @@ def test_hostile_frames_never_raise() -> None:
         c.send(data)
         assert c.close is None, c.frames[-1]
     assert len(c.ops("error")) > 1000
+
+
+def test_only_sessions_the_clock_matters_to_want_every_tick() -> None:
+    c = Client(who=principal(expires_at_ms=NOW + 60_000))
+    subscribed(c)
+    c.session.tick(NOW + 1000)  # the subscribe moved positions: checkpointed now
+    c.pump()
+    c.session.on_send_buffer(0, NOW + 1000)  # the I/O layer wrote it all out
+    assert not c.session.wants_tick(NOW + 1000, 5000), "quiet: the odd tick is enough"
+    c.session.on_tail_record(record(0, 10, prev=10), NOW + 1000)
+    assert c.session.wants_tick(NOW + 1000, 5000), "delivered: a checkpoint is due soon"
+    c.session.tick(NOW + 2000)
+    c.pump()
+    c.session.on_send_buffer(0, NOW + 2000)
+    assert not c.session.wants_tick(NOW + 2000, 5000)
+    assert c.session.wants_tick(NOW + 56_000, 5000), "the JWT expires within that time"
+    c.send({"op": "subscribe", "id": "b", "topic": TOPIC, "to": {"timestamp": NOW + 9000}})
+    c.session.on_start_resolved("b", snapshot({0: (0, 11)}), NOW + 2000)
+    c.session.tick(NOW + 3000)
+    assert c.session.wants_tick(NOW + 3000, 5000), "a to.timestamp bound waits for the clock"

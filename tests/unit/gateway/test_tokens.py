@@ -8,6 +8,7 @@ import zlib
 import orjson
 import pytest
 
+from gateway.core import tokens
 from gateway.core.errors import (
     CloseCode,
     TokenExpired,
@@ -138,3 +139,14 @@ def test_key_guards() -> None:
         ResumeKeyring({"bad.kid": b"k" * 32})
     with pytest.raises(ValueError, match="active"):
         ResumeKeyring({"k": b"k" * 32}, active="other")
+
+
+def test_a_token_deflated_with_the_full_window_still_verifies() -> None:
+    """Tokens are deflated with a window sized to them; those of older gateways (zlib's default
+    window) must still verify on an upgraded one during a rolling upgrade."""
+    body = {"sub": "alice", "iat": NOW, "exp": NOW + 60_000,
+            "subs": [{"id": "s1", "t": "DecisionMade", "e": "E", "f": None, "o": {"0": 7}}]}  # fmt: skip
+    keyring = ring()
+    signed = f"rt1.new.{tokens._b64(zlib.compress(orjson.dumps(body), 6))}"
+    token = f"{signed}.{tokens._b64(keyring._mac('new', signed))}"
+    assert keyring.verify(token, subject="alice", now_ms=NOW).subscriptions[0].offsets == {0: 7}

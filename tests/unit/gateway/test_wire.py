@@ -6,7 +6,10 @@ echo handler in place of the gateway: what is tested is the wire, not the sessio
 from __future__ import annotations
 
 import asyncio
+import os
+import ssl
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import orjson
 import pytest
@@ -16,7 +19,9 @@ from websockets.exceptions import ConnectionClosed
 from websockets.frames import Frame, Opcode
 
 from gateway.core.records import EncodedEvents, SharedFrame, data_heads
+from gateway.io import wire
 from gateway.io.wire import GatewayWire
+from tests.pki import write_pair
 
 LIMIT = 1024
 
@@ -86,21 +91,23 @@ async def test_other_protocol_failures_keep_their_standard_codes(server: Server)
 # -- the gateway's own writes: one body for every client --------------------------------------
 
 
-class Recording:
-    """Stands in for a transport's ``write`` and keeps every object it was handed."""
-
-    def __init__(self, write: object) -> None:
-        self.write_through, self.written = write, []
-
-    def __call__(self, data: bytes) -> None:
-        self.written.append(data)
-        self.write_through(data)  # type: ignore[operator]
-
-
+@pytest.mark.parametrize("taken", [None, 0, 3, 40])  # what the socket takes at once (None: all)
 @pytest.mark.parametrize("events", [1, 3, 400])  # 7-bit, 16-bit and 64-bit payload lengths
-async def test_a_shared_body_is_written_as_the_same_object_to_every_client(events: int) -> None:
+async def test_a_shared_body_is_written_as_the_same_object_to_every_client(
+    events: int, taken: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     items = [{"n": i, "pad": "x" * 200} for i in range(events)]
     shared = EncodedEvents(events, orjson.dumps(items if events > 1 else items[0]))
+    handed: list[object] = []
+    real_writev = os.writev
+
+    def writev(fd: int, parts: list[bytes]) -> int:
+        handed.extend(parts)
+        if taken is None:
+            return real_writev(fd, parts)
+        return os.write(fd, b"".join(parts)[:taken])  # a socket that takes only a part
+
+    monkeypatch.setattr(wire.os, "writev", writev)
     wires: list[GatewayWire] = []
     all_in = asyncio.Event()
 
@@ -115,18 +122,42 @@ async def test_a_shared_body_is_written_as_the_same_object_to_every_client(event
         clients = [await client(srv) for _ in range(3)]
         async with asyncio.timeout(10):
             await all_in.wait()  # the server side of each handshake completed
-        seen = []
         for i, ws in enumerate(wires):
-            recording = Recording(ws.transport.write)
-            ws.transport.write = recording  # type: ignore[method-assign]
             assert ws.write(SharedFrame(data_heads(f"sub-{i}")[events > 1], shared))
-            seen.append(recording.written)
+            assert ws.write(b'{"op":"pong"}')  # a whole small message after it, in order
         for i, c in enumerate(clients):
             message = orjson.loads(await asyncio.wait_for(c.recv(), 10))
             assert message["id"] == f"sub-{i}"
             got = message["events"] if events > 1 else [message["event"]]
             assert [e["n"] for e in got] == list(range(events))
+            assert orjson.loads(await asyncio.wait_for(c.recv(), 10)) == {"op": "pong"}
             await c.close()
-    assert all(any(part is shared.body for part in parts) for parts in seen), [
-        [type(p).__name__ + str(len(p)) for p in parts] for parts in seen
-    ]
+    assert sum(part is shared.body for part in handed) == 3, "the body itself, for every client"
+
+
+async def test_over_tls_a_shared_body_goes_through_the_transport(tmp_path: Path) -> None:
+    """Writing to the socket directly would put plain bytes into a TLS stream: the direct
+    write is for plain TCP only."""
+    cert, key = write_pair(tmp_path, "wire")
+    served = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    served.load_cert_chain(cert, key)
+    trust = ssl.create_default_context(cafile=cert)
+    trust.check_hostname = False
+    shared = EncodedEvents(2, orjson.dumps([{"n": 0}, {"n": 1}]))
+    ready: asyncio.Future[GatewayWire] = asyncio.get_running_loop().create_future()
+
+    async def hold(ws: ServerConnection) -> None:
+        assert isinstance(ws, GatewayWire)
+        ready.set_result(ws)
+        await ws.wait_closed()
+
+    async with serve(
+        hold, "127.0.0.1", 0, ssl=served, create_connection=GatewayWire, compression=None
+    ) as srv:
+        port = srv.sockets[0].getsockname()[1]
+        c = await connect(f"wss://127.0.0.1:{port}", ssl=trust, max_size=None)
+        ws = await asyncio.wait_for(ready, 10)
+        assert ws.write(SharedFrame(data_heads("t")[1], shared))
+        message = orjson.loads(await asyncio.wait_for(c.recv(), 10))
+        assert [e["n"] for e in message["events"]] == [0, 1]
+        await c.close()
