@@ -87,12 +87,15 @@ class ResolveTopic:
 @dataclass(frozen=True, slots=True)
 class StartCatchUp:
     """Start a private reader at ``positions`` (partition → next offset) and feed its records
-    with ``on_catchup_record`` and, after each fetch, ``on_catchup_position``."""
+    with ``on_catchup_record`` and, after each fetch, ``on_catchup_position``. ``epoch`` is the
+    topic incarnation the positions belong to: what one reader read may serve another reader
+    at the same positions only within one incarnation."""
 
     sub_id: str
     reader: int
     topic: str
     positions: Mapping[int, int]
+    epoch: str = ""
 
 
 @dataclass(frozen=True, slots=True)

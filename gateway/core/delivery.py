@@ -204,7 +204,9 @@ class Delivery:
             return
         self._last_reader += 1
         sub.fall_behind(self._last_reader)
-        self._run(StartCatchUp(sub.id, self._last_reader, sub.topic, sub.open_positions()))
+        self._run(
+            StartCatchUp(sub.id, self._last_reader, sub.topic, sub.open_positions(), sub.epoch)
+        )
 
     def _stop_reader(self, sub: Subscription) -> None:
         reader = sub.drop_reader()

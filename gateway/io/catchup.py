@@ -18,13 +18,19 @@ and after the turn the job reports ``consumer.position()`` (which steps over tra
 Consumers never reset silently (``auto_offset_reset="none"``): when a position fell below the log
 start, the job moves to the start but reports nothing for that partition until its next record
 arrives, whose ``prev_offset`` (the new start) makes the core emit the ``retention`` gap.
+
+Resume storms: clients that come back together (a gateway restarted, a network blip) resume
+from the same checkpoints. What a turn read is kept, per (topic incarnation, partition, position
+it started at), in :class:`RecentReads`; a job standing at such a position is handed those
+records without a Kafka turn, and the next such read serves it onwards. Thousands of clients at
+a few positions cost a few fetches, not thousands.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -33,7 +39,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError, OffsetOutOfRangeError
 
-from gateway.core.records import Record
+from gateway.core.records import Record, weight
 from gateway.io.kafka_io import DecodedCache, reader_consumer
 from gateway.io.metrics import GatewayMetrics
 from schemas.codec import Codec
@@ -67,9 +73,37 @@ class CatchUpJob:
     name: str
     kafka_topic: str
     positions: dict[int, int]
+    epoch: str = ""
     stopped: bool = False
     queued: bool = False
     unreported: set[int] = field(default_factory=set)  # reset to the log start, no record yet
+
+
+Read = tuple[list[Record], int]  # records from a position on, and the position after them
+
+
+class RecentReads:
+    """What catch-up turns read lately, by (topic, epoch, partition, start position): the
+    records read from there (each vouching for what lies between it and the one before, from
+    the start on) and the consumer position after them. Bounded by events held, a big event
+    weighing what its size does; oldest first out."""
+
+    def __init__(self, max_events: int) -> None:
+        self.max_events = max_events
+        self._items: OrderedDict[tuple[str, str, int, int], Read] = OrderedDict()
+        self.held = 0
+
+    def put(self, key: tuple[str, str, int, int], records: list[Record], end: int) -> None:
+        if self.max_events <= 0 or key in self._items or end <= key[3]:
+            return
+        self._items[key] = (records, end)
+        self.held += sum(weight(r) for r in records) + 1
+        while self.held > self.max_events and self._items:
+            _, (old, _end) = self._items.popitem(last=False)
+            self.held -= sum(weight(r) for r in old) + 1
+
+    def get(self, key: tuple[str, str, int, int]) -> Read | None:
+        return self._items.get(key)
 
 
 class CatchUpPool:
@@ -84,10 +118,12 @@ class CatchUpPool:
         cache: DecodedCache,
         consumers: int = 4,
         max_records: int = 500,
+        recent_events: int = 20_000,
     ) -> None:
         self._settings, self._codec, self._metrics = settings, codec, metrics
         self._ends, self._memory, self._cache = ends, memory, cache
         self._size, self._max_records = consumers, max_records
+        self.recent = RecentReads(recent_events)
         self._queue: deque[CatchUpJob] = deque()
         self._ready = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -126,8 +162,9 @@ class CatchUpPool:
         asyncio.get_running_loop().call_soon(self._first, job)
 
     def _first(self, job: CatchUpJob) -> None:
-        """A resume just behind the tail is served from the tail's history, no Kafka turn."""
-        if not (job.stopped or self._from_memory(job)):
+        """A resume just behind the tail is served from the tail's history, one where another
+        reader just passed from what it read; no Kafka turn for either."""
+        if not (job.stopped or self._from_memory(job) or self._from_recent(job)):
             self._enqueue(job)
 
     def stop_job(self, job: CatchUpJob) -> None:
@@ -161,7 +198,7 @@ class CatchUpPool:
         last: tuple[CatchUpJob, dict[int, int]] | None = None
         while True:
             job = await self._next()
-            if self._from_memory(job) or self._level(job):
+            if self._from_memory(job) or self._level(job) or self._from_recent(job):
                 continue
             # The same job again, where the last turn left it: keep the assignment and whatever
             # the consumer prefetched, so a lone long replay streams like a plain consumer.
@@ -197,6 +234,30 @@ class CatchUpPool:
             self._later(job)
         return True
 
+    def _from_recent(self, job: CatchUpJob) -> bool:
+        """Serve ``job`` from what other turns read at its positions, when they cover every
+        partition it still has to read (a partition level with the tail needs nothing)."""
+        if job.unreported:
+            return False
+        ends = self._ends(job.name) or {}
+        records: list[Record] = []
+        moved: dict[int, int] = {}
+        for p, position in job.positions.items():
+            read = self.recent.get((job.kafka_topic, job.epoch, p, position))
+            if read is not None:
+                records.extend(read[0])
+                moved[p] = read[1]
+            elif position < ends.get(p, position + 1):
+                return False
+        if not moved:
+            return False
+        job.positions.update(moved)
+        self._metrics.catchup_shared.inc()
+        job.owner.on_catchup_batch(job, records, dict(job.positions))
+        if not job.stopped:
+            self._enqueue(job)
+        return True
+
     def _level(self, job: CatchUpJob) -> bool:
         """A job already level with the tail has nothing to fetch: report where it stands (so
         the core rejoins it to the tail) instead of holding a consumer on an empty fetch."""
@@ -230,15 +291,24 @@ class CatchUpPool:
             return True
         if job.stopped:
             return False
+        started = dict(job.positions)
         records = self._take(consumer, job, data, job.owner.catchup_room())
         moved = bool(records)
         for tp in tps:
             position = await consumer.position(tp)
             moved = moved or position != job.positions[tp.partition]
             job.positions[tp.partition] = position
+        self._keep(job, started, records)
         report = {p: o for p, o in job.positions.items() if p not in job.unreported}
         job.owner.on_catchup_batch(job, records, report)
         return moved
+
+    def _keep(self, job: CatchUpJob, started: dict[int, int], records: list[Record]) -> None:
+        """Remember what this turn read, per partition, for jobs at the same positions."""
+        for p, start in started.items():
+            if p not in job.unreported and job.positions[p] > start:
+                read = [r for r in records if r.partition == p]
+                self.recent.put((job.kafka_topic, job.epoch, p, start), read, job.positions[p])
 
     def _take(
         self,

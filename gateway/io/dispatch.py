@@ -89,6 +89,7 @@ class Dispatcher:
             command.topic,
             self._hub.kafka_topic(command.topic),
             dict(command.positions),
+            command.epoch,
         )
         self.jobs[command.sub_id] = job
         self._hub.pool.start_job(job)

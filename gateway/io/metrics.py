@@ -33,6 +33,11 @@ class GatewayMetrics:
         self.catchups = Counter(
             "regstream_gateway_catchups", "Catch-up readers started.", registry=r
         )
+        self.catchup_shared = Counter(
+            "regstream_gateway_catchup_shared_turns",
+            "Catch-up turns served from what another reader just read (no Kafka fetch).",
+            registry=r,
+        )
         self.catchups_active = Gauge(
             "regstream_gateway_catchups_active", "Catch-up readers waiting or reading.", registry=r
         )

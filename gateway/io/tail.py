@@ -127,6 +127,7 @@ class TailReader:
             self._metrics.tail_readers.inc()
             log.info("tail reader started", topic=self.kafka_topic, positions=positions)
             self._broadcast([], positions)
+            told = dict(positions)  # what the watchers last heard
             checked = time.monotonic()
             try:
                 while not self._linger_over():
@@ -146,7 +147,9 @@ class TailReader:
                         positions[tp.partition] = prev
                         if msgs:
                             self.history.extend(tp.partition, records[-len(msgs) :])
-                    self._broadcast(records, positions)
+                    if records or positions != told:  # an empty fetch tells nobody anything
+                        self._broadcast(records, positions)
+                        told = dict(positions)
                     self._lag(consumer, tps, positions)
                     if time.monotonic() - checked > EPOCH_CHECK_S:
                         checked = time.monotonic()
